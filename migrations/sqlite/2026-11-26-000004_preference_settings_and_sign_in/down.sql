@@ -1,0 +1,3 @@
+DROP TABLE revoked_sessions;
+DROP TABLE login_failures;
+DROP TABLE preference_settings;

@@ -1,0 +1,169 @@
+//! The command line: every option is also an `OPTOUTS_*` environment variable.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::domain::Role;
+
+const ENV_HELP: &str = "\
+Secrets are never taken as flags:
+  OPTOUTS_SIGNING_KEYS         signing keys for links and sessions, \"kid:base64secret\" entries
+                               separated by commas; the first signs, the others still verify
+                               (rotation). Without it (and without --signing-keys-file) a key is
+                               generated on first run and kept in DATA_DIR/signing-keys (0600).
+  OPTOUTS_NEW_USER_PASSWORD    password for `optouts user add` (otherwise it is prompted for).";
+
+#[derive(Parser)]
+#[command(name = "optouts", version, about, after_help = ENV_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every subcommand. `Debug` is deliberately not derived: the database and
+/// mail URLs may hold passwords; [`crate::config::Config`] is the redacted, typed form.
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// Folder for the SQLite database, the generated signing key and `.eml` files.
+    #[arg(long, env = "OPTOUTS_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database: `sqlite://PATH` (embedded, one machine) or `postgres://USER:PASS@HOST/DB`
+    /// (several instances). Default: sqlite://DATA_DIR/optouts.sqlite.
+    #[arg(
+        long,
+        env = "OPTOUTS_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Most database connections one process keeps open.
+    #[arg(
+        long,
+        env = "OPTOUTS_DB_POOL_SIZE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// Address and port the web server listens on.
+    #[arg(
+        long,
+        env = "OPTOUTS_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Public address of this service, used in every link we email (https://… in production;
+    /// cookies are marked Secure when it is https). Default: http://BIND.
+    #[arg(long, env = "OPTOUTS_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Where email goes: `smtp://HOST:PORT` (plain, local relays), `smtp://USER:PASS@HOST?tls=required`
+    /// (STARTTLS), `smtps://USER:PASS@HOST` (implicit TLS), or `file://FOLDER` for `.eml` files.
+    /// Default: file://DATA_DIR/mail.
+    #[arg(long, env = "OPTOUTS_MAIL_URL", hide_env_values = true, global = true)]
+    pub mail_url: Option<String>,
+
+    /// A signed-in session ends after this long without a request (e.g. 30m, 2h).
+    #[arg(long, env = "OPTOUTS_SESSION_IDLE_TIMEOUT", default_value = "30m",
+          value_parser = humantime::parse_duration, global = true)]
+    pub session_idle_timeout: Duration,
+
+    /// A session ends this long after sign-in, however active.
+    #[arg(long, env = "OPTOUTS_SESSION_MAX_AGE", default_value = "12h",
+          value_parser = humantime::parse_duration, global = true)]
+    pub session_max_age: Duration,
+
+    /// File holding the signing keys (same format as OPTOUTS_SIGNING_KEYS, one or more lines).
+    #[arg(long, env = "OPTOUTS_SIGNING_KEYS_FILE", global = true)]
+    pub signing_keys_file: Option<PathBuf>,
+
+    /// Trust the client address reported by a reverse proxy (Forwarded / X-Forwarded-For)
+    /// when counting failed sign-ins. Only enable behind a proxy that sets these headers.
+    #[arg(long, env = "OPTOUTS_BEHIND_PROXY", global = true)]
+    pub behind_proxy: bool,
+
+    /// Log filter, e.g. `info` or `optouts=debug,actix_web=info`.
+    #[arg(long, env = "OPTOUTS_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the demo data set (group "Acme Holdings"); running it again changes nothing.
+    Demo,
+    /// Manage staff logins.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage clients inside a group.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Args, Default)]
+pub struct ServeArgs {
+    /// Load the demo data first when the database is empty.
+    #[arg(long, env = "OPTOUTS_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a staff login. The password comes from OPTOUTS_NEW_USER_PASSWORD or a prompt.
+    Add(UserAddArgs),
+}
+
+#[derive(Args)]
+pub struct UserAddArgs {
+    /// Sign-in address.
+    #[arg(long)]
+    pub email: String,
+    /// Name shown on pages and as the sender of campaigns.
+    #[arg(long)]
+    pub name: String,
+    /// user, client_admin, group_admin or support.
+    #[arg(long)]
+    pub role: Role,
+    /// The group's name (not for support).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// The client's name inside the group (required for user and client_admin; optional for a
+    /// group admin who also sends campaigns).
+    #[arg(long)]
+    pub client: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum GroupCommand {
+    /// Add a group.
+    Add {
+        /// The group's name, e.g. "Acme Holdings".
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Add a client to a group.
+    Add {
+        /// The group's name.
+        #[arg(long)]
+        group: String,
+        /// The client's name, e.g. "Newsletters".
+        name: String,
+    },
+}

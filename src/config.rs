@@ -1,0 +1,104 @@
+//! One typed configuration, built from the command line and `OPTOUTS_*` variables.
+//! Passed explicitly (no global statics) so tests can build their own.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+use crate::cli::Settings;
+use crate::db::DatabaseUrl;
+use crate::mail::MailUrl;
+use crate::tokens::SigningKeys;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    /// Public address used in emailed links; no trailing slash.
+    pub base_url: Url,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub db_pool_size: u32,
+    pub mail: MailUrl,
+    pub session: SessionSettings,
+    pub signing_keys: SigningKeys,
+    /// Trust forwarding headers for the client's address (sign-in throttling).
+    pub behind_proxy: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    pub idle_timeout: Duration,
+    pub max_age: Duration,
+}
+
+impl Config {
+    /// Resolves defaults, parses every URL, and loads (or on first run generates) the signing
+    /// keys. Fails with a message naming the setting that is wrong.
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        let data_dir = settings.data_dir.clone();
+        let database = match &settings.database_url {
+            Some(url) => DatabaseUrl::parse(url).context("OPTOUTS_DATABASE_URL")?,
+            None => DatabaseUrl::Sqlite {
+                path: data_dir.join("optouts.sqlite"),
+            },
+        };
+        let mail = match &settings.mail_url {
+            Some(url) => MailUrl::parse(url).context("OPTOUTS_MAIL_URL")?,
+            None => MailUrl::File {
+                dir: data_dir.join("mail"),
+            },
+        };
+        let base_url = parse_base_url(settings.base_url.as_deref(), &settings.bind)?;
+        let signing_keys = load_signing_keys(settings, &data_dir)?;
+        if settings.db_pool_size == 0 {
+            bail!("OPTOUTS_DB_POOL_SIZE must be at least 1");
+        }
+        Ok(Self {
+            bind: settings.bind.clone(),
+            base_url,
+            data_dir,
+            database,
+            db_pool_size: settings.db_pool_size,
+            mail,
+            session: SessionSettings {
+                idle_timeout: settings.session_idle_timeout,
+                max_age: settings.session_max_age,
+            },
+            signing_keys,
+            behind_proxy: settings.behind_proxy,
+        })
+    }
+
+    /// Cookies get the `Secure` flag when the public address is https.
+    pub fn served_over_https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// An absolute link for emails: `base_url` + `path` (path starts with '/').
+    pub fn public_link(&self, path: &str) -> String {
+        format!("{}{}", self.base_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+fn parse_base_url(configured: Option<&str>, bind: &str) -> anyhow::Result<Url> {
+    let raw = configured
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http://{bind}"));
+    let url = Url::parse(&raw).with_context(|| format!("OPTOUTS_BASE_URL {raw:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("OPTOUTS_BASE_URL must start with http:// or https://");
+    }
+    Ok(url)
+}
+
+fn load_signing_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<SigningKeys> {
+    if let Ok(inline) = std::env::var("OPTOUTS_SIGNING_KEYS") {
+        return SigningKeys::parse(&inline).context("OPTOUTS_SIGNING_KEYS");
+    }
+    if let Some(file) = &settings.signing_keys_file {
+        return SigningKeys::read_file(file)
+            .with_context(|| format!("OPTOUTS_SIGNING_KEYS_FILE {}", file.display()));
+    }
+    SigningKeys::load_or_generate(&data_dir.join("signing-keys"))
+}

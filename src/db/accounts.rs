@@ -1,0 +1,231 @@
+//! Groups, clients and staff logins.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{clients, groups, users};
+use super::{DbConnection, now};
+use crate::domain::{ClientId, EmailAddress, GroupId, Role, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub group_id: GroupId,
+    pub name: String,
+}
+
+/// A staff login as stored.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub group_id: Option<GroupId>,
+    pub client_id: Option<ClientId>,
+    pub password_hash: String,
+    pub session_version: i64,
+}
+
+/// A staff login with the names of its group and client, for page headers.
+#[derive(Debug, Clone)]
+pub struct StaffAccount {
+    pub user: StaffUser,
+    pub group_name: Option<String>,
+    pub client_name: Option<String>,
+}
+
+pub struct NewStaffUser<'a> {
+    pub email: &'a EmailAddress,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub group_id: Option<GroupId>,
+    pub client_id: Option<ClientId>,
+    pub password_hash: &'a str,
+}
+
+#[derive(Queryable)]
+struct UserRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    group_id: Option<i64>,
+    client_id: Option<i64>,
+    password_hash: String,
+    session_version: i64,
+    _created_at: NaiveDateTime,
+}
+
+impl TryFrom<UserRow> for StaffUser {
+    type Error = diesel::result::Error;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        let role = row
+            .role
+            .parse::<Role>()
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        Ok(StaffUser {
+            id: UserId(row.id),
+            email: row.email,
+            display_name: row.display_name,
+            role,
+            group_id: row.group_id.map(GroupId),
+            client_id: row.client_id.map(ClientId),
+            password_hash: row.password_hash,
+            session_version: row.session_version,
+        })
+    }
+}
+
+pub fn find_group_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Group>> {
+    groups::table
+        .filter(groups::name.eq(name))
+        .select((groups::id, groups::name))
+        .first::<(i64, String)>(conn)
+        .optional()
+        .map(|row| {
+            row.map(|(id, name)| Group {
+                id: GroupId(id),
+                name,
+            })
+        })
+}
+
+pub fn create_group(conn: &mut DbConnection, name: &str) -> QueryResult<Group> {
+    let id = diesel::insert_into(groups::table)
+        .values((groups::name.eq(name), groups::created_at.eq(now())))
+        .returning(groups::id)
+        .get_result::<i64>(conn)?;
+    Ok(Group {
+        id: GroupId(id),
+        name: name.to_owned(),
+    })
+}
+
+pub fn find_client_by_name(
+    conn: &mut DbConnection,
+    group_id: GroupId,
+    name: &str,
+) -> QueryResult<Option<Client>> {
+    clients::table
+        .filter(clients::group_id.eq(group_id.0))
+        .filter(clients::name.eq(name))
+        .select(clients::id)
+        .first::<i64>(conn)
+        .optional()
+        .map(|id| {
+            id.map(|id| Client {
+                id: ClientId(id),
+                group_id,
+                name: name.to_owned(),
+            })
+        })
+}
+
+pub fn create_client(
+    conn: &mut DbConnection,
+    group_id: GroupId,
+    name: &str,
+) -> QueryResult<Client> {
+    let id = diesel::insert_into(clients::table)
+        .values((
+            clients::group_id.eq(group_id.0),
+            clients::name.eq(name),
+            clients::created_at.eq(now()),
+        ))
+        .returning(clients::id)
+        .get_result::<i64>(conn)?;
+    Ok(Client {
+        id: ClientId(id),
+        group_id,
+        name: name.to_owned(),
+    })
+}
+
+pub fn list_clients(conn: &mut DbConnection, group_id: GroupId) -> QueryResult<Vec<Client>> {
+    clients::table
+        .filter(clients::group_id.eq(group_id.0))
+        .order(clients::name)
+        .select((clients::id, clients::name))
+        .load::<(i64, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(id, name)| Client {
+                    id: ClientId(id),
+                    group_id,
+                    name,
+                })
+                .collect()
+        })
+}
+
+pub fn create_user(conn: &mut DbConnection, new: &NewStaffUser<'_>) -> QueryResult<UserId> {
+    diesel::insert_into(users::table)
+        .values((
+            users::email.eq(new.email.as_str()),
+            users::display_name.eq(new.display_name),
+            users::role.eq(new.role.as_str()),
+            users::group_id.eq(new.group_id.map(|g| g.0)),
+            users::client_id.eq(new.client_id.map(|c| c.0)),
+            users::password_hash.eq(new.password_hash),
+            users::session_version.eq(1),
+            users::created_at.eq(now()),
+        ))
+        .returning(users::id)
+        .get_result::<i64>(conn)
+        .map(UserId)
+}
+
+pub fn find_user_by_email(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+) -> QueryResult<Option<StaffUser>> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .first::<UserRow>(conn)
+        .optional()?
+        .map(StaffUser::try_from)
+        .transpose()
+}
+
+/// The signed-in person with the names shown in the page header.
+pub fn find_account(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<StaffAccount>> {
+    let row = users::table
+        .left_join(groups::table.on(groups::id.nullable().eq(users::group_id)))
+        .left_join(clients::table.on(clients::id.nullable().eq(users::client_id)))
+        .filter(users::id.eq(id.0))
+        .select((
+            users::all_columns,
+            groups::name.nullable(),
+            clients::name.nullable(),
+        ))
+        .first::<(UserRow, Option<String>, Option<String>)>(conn)
+        .optional()?;
+    row.map(|(user, group_name, client_name)| {
+        Ok(StaffAccount {
+            user: StaffUser::try_from(user)?,
+            group_name,
+            client_name,
+        })
+    })
+    .transpose()
+}
+
+/// Ends every session of the user (they carry the old version) and returns the new version.
+pub fn bump_session_version(conn: &mut DbConnection, id: UserId) -> QueryResult<i64> {
+    diesel::update(users::table.filter(users::id.eq(id.0)))
+        .set(users::session_version.eq(users::session_version + 1))
+        .returning(users::session_version)
+        .get_result(conn)
+}
+
+pub fn count_groups(conn: &mut DbConnection) -> QueryResult<i64> {
+    groups::table.count().get_result(conn)
+}

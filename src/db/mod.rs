@@ -1,0 +1,29 @@
+//! Persistence: the pool, the connection enum, the schema, migrations, and one module per
+//! aggregate holding its queries. Functions here are blocking: call them from `web::block`.
+
+mod connection;
+mod migrations;
+mod pool;
+pub mod schema;
+mod url;
+
+pub mod accounts;
+pub mod campaigns;
+pub mod consent_events;
+pub mod contacts;
+pub mod login_failures;
+pub mod opt_outs;
+pub mod revoked_sessions;
+
+pub use connection::{DbConnection, write_transaction};
+pub use migrations::run_migrations;
+pub use pool::{ConnectionManager, DbPool, PooledConnection, build_pool};
+pub use url::DatabaseUrl;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+
+/// The current time as stored: naive UTC, truncated to microseconds so both backends hold the
+/// same value (PostgreSQL keeps microseconds) and keyset pages compare equal on both.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

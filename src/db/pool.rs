@@ -1,0 +1,101 @@
+//! The connection pool: our own r2d2 manager that picks the backend by URL scheme and reports
+//! the real connection error (diesel's derived `establish` tries each backend in turn, and a
+//! PostgreSQL URL with a typo ended up creating an SQLite file named after it).
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+use super::{DatabaseUrl, DbConnection};
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite { path } => {
+                SqliteConnection::establish(&path.to_string_lossy()).map(DbConnection::Sqlite)
+            }
+            DatabaseUrl::Postgres { url } => {
+                PgConnection::establish(url.expose_secret()).map(DbConnection::Postgresql)
+            }
+        }
+        .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Per-connection settings, applied whenever the pool opens a connection.
+#[derive(Debug)]
+struct SessionSettings;
+
+/// WAL lets readers run beside the one writer; `synchronous=NORMAL` in WAL mode still keeps
+/// every committed transaction across a process crash (only an OS crash can lose the last
+/// ones); foreign keys are off by default in SQLite; the busy timeout makes a writer wait for
+/// the lock instead of failing at once.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;";
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        let sql = match conn {
+            DbConnection::Sqlite(_) => SQLITE_PRAGMAS,
+            // Timestamps are naive UTC; keep the server's `now()` in the same zone.
+            DbConnection::Postgresql(_) => "SET TIME ZONE 'UTC'",
+        };
+        conn.batch_execute(sql).map_err(r2d2::Error::QueryError)
+    }
+}
+
+/// Opens one connection first so a bad URL fails at once with the server's own message,
+/// instead of after r2d2's connection timeout; then builds the pool.
+pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
+    if let DatabaseUrl::Sqlite { path } = url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+    }
+    let manager = ConnectionManager::new(url.clone());
+    let mut probe = manager
+        .connect()
+        .with_context(|| format!("cannot connect to the database {}", url.redacted()))?;
+    SessionSettings
+        .on_acquire(&mut probe)
+        .with_context(|| format!("cannot configure the database {}", url.redacted()))?;
+    drop(probe);
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(SessionSettings))
+        .build(manager)
+        .with_context(|| format!("cannot open a connection pool to {}", url.redacted()))
+}

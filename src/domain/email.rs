@@ -1,0 +1,201 @@
+//! A recipient's or staff member's email address, normalised once at the edge.
+//!
+//! Normalisation (DESIGN.md §2): trim, convert the domain to ASCII (IDNA), lower-case the whole
+//! address. Plus-tags are kept: `a+news@x.com` is a different recipient from `a@x.com`.
+
+use std::fmt;
+
+/// A syntactically valid, normalised address. The field is private so the only way to get one
+/// is [`EmailAddress::parse`] (parse, don't validate).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailAddress(String);
+
+/// Why an address was rejected, worded for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEmail {
+    #[error("Enter an email address.")]
+    Empty,
+    #[error("An email address needs an @ between the name and the domain, like name@example.com.")]
+    MissingAt,
+    #[error("The part before the @ is missing.")]
+    EmptyLocalPart,
+    #[error("The part before the @ is longer than 64 characters.")]
+    LocalPartTooLong,
+    #[error("The part before the @ cannot start or end with a dot, or have two dots in a row.")]
+    MisplacedDot,
+    #[error("The part before the @ contains a character that is not allowed: {0:?}.")]
+    ForbiddenCharacter(char),
+    #[error("The domain after the @ is missing.")]
+    EmptyDomain,
+    #[error("The domain {0:?} is not a valid domain name.")]
+    InvalidDomain(String),
+    #[error("The domain needs a dot, like example.com.")]
+    DomainWithoutDot,
+    #[error("The address is longer than 254 characters.")]
+    TooLong,
+}
+
+/// Characters RFC 5322 allows unquoted in a local part ("atext"), besides letters and digits.
+const LOCAL_PART_SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~.";
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Result<Self, InvalidEmail> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidEmail::Empty);
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(InvalidEmail::MissingAt)?;
+        let local = parse_local_part(local)?;
+        let domain = parse_domain(domain)?;
+        let address = format!("{local}@{domain}");
+        if address.len() > 254 {
+            return Err(InvalidEmail::TooLong);
+        }
+        Ok(Self(address))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the @: what logs may show instead of the address.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+fn parse_local_part(local: &str) -> Result<String, InvalidEmail> {
+    if local.is_empty() {
+        return Err(InvalidEmail::EmptyLocalPart);
+    }
+    if local.len() > 64 {
+        return Err(InvalidEmail::LocalPartTooLong);
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(InvalidEmail::MisplacedDot);
+    }
+    // Non-ASCII letters are allowed (RFC 6531 internationalised mailboxes); quoted local parts
+    // and control characters are not, since no real recipient list needs them.
+    if let Some(bad) = local
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || LOCAL_PART_SYMBOLS.contains(*c)))
+    {
+        return Err(InvalidEmail::ForbiddenCharacter(bad));
+    }
+    Ok(local.to_lowercase())
+}
+
+fn parse_domain(domain: &str) -> Result<String, InvalidEmail> {
+    if domain.is_empty() {
+        return Err(InvalidEmail::EmptyDomain);
+    }
+    let invalid = || InvalidEmail::InvalidDomain(domain.to_owned());
+    let ascii = idna::domain_to_ascii(domain).map_err(|_| invalid())?;
+    if ascii.is_empty() || ascii.len() > 253 {
+        return Err(invalid());
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.len() < 2 {
+        return Err(InvalidEmail::DomainWithoutDot);
+    }
+    let label_ok = |label: &&str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if !labels.iter().all(label_ok) {
+        return Err(invalid());
+    }
+    Ok(ascii.to_ascii_lowercase())
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(input: &str) -> String {
+        EmailAddress::parse(input).unwrap().into_string()
+    }
+
+    #[test]
+    fn trims_and_lower_cases() {
+        assert_eq!(ok("  Jane.Doe@Example.COM \n"), "jane.doe@example.com");
+    }
+
+    #[test]
+    fn keeps_plus_tags() {
+        assert_eq!(ok("a+News@x.com"), "a+news@x.com");
+        assert_ne!(ok("a+news@x.com"), ok("a@x.com"));
+    }
+
+    #[test]
+    fn converts_international_domains_to_ascii() {
+        assert_eq!(ok("zoë@Müller.example"), "zoë@xn--mller-kva.example");
+        assert_eq!(ok("info@bücher.de"), ok("INFO@xn--bcher-kva.de"));
+    }
+
+    #[test]
+    fn domain_is_reported_for_logging() {
+        assert_eq!(
+            EmailAddress::parse("a@Mail.Example.org").unwrap().domain(),
+            "mail.example.org"
+        );
+    }
+
+    #[test]
+    fn rejects_with_a_reason() {
+        let cases = [
+            ("", InvalidEmail::Empty),
+            ("   ", InvalidEmail::Empty),
+            ("jane.example.com", InvalidEmail::MissingAt),
+            ("@example.com", InvalidEmail::EmptyLocalPart),
+            ("jane@", InvalidEmail::EmptyDomain),
+            (".jane@example.com", InvalidEmail::MisplacedDot),
+            ("ja..ne@example.com", InvalidEmail::MisplacedDot),
+            ("ja ne@example.com", InvalidEmail::ForbiddenCharacter(' ')),
+            ("<jane>@example.com", InvalidEmail::ForbiddenCharacter('<')),
+            ("jane@localhost", InvalidEmail::DomainWithoutDot),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(EmailAddress::parse(input), Err(expected), "input {input:?}");
+        }
+        assert!(matches!(
+            EmailAddress::parse("jane@-bad-.com"),
+            Err(InvalidEmail::InvalidDomain(_))
+        ));
+        assert!(matches!(
+            EmailAddress::parse("jane@exa mple.com"),
+            Err(InvalidEmail::InvalidDomain(_))
+        ));
+        assert_eq!(
+            EmailAddress::parse(&format!("{}@example.com", "a".repeat(65))),
+            Err(InvalidEmail::LocalPartTooLong)
+        );
+    }
+
+    #[test]
+    fn every_rejection_reads_as_a_sentence() {
+        let message = EmailAddress::parse("nope").unwrap_err().to_string();
+        assert!(message.ends_with('.'), "{message}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure types and rules: no I/O, no actix, no diesel.
+
+pub mod consent;
+pub mod email;
+pub mod ids;
+pub mod level;
+pub mod role;
+pub mod scope;
+
+pub use consent::{ActorKind, EventKind, Source};
+pub use email::{EmailAddress, InvalidEmail};
+pub use ids::*;
+pub use level::Level;
+pub use role::Role;
+pub use scope::Scope;

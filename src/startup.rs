@@ -1,0 +1,103 @@
+//! Builds the actix application, binds its listener (port 0 in tests) and reports the address.
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::{self, DbPool};
+use crate::web::errors::render_framework_error;
+use crate::web::{self as handlers, AppState, request_log, security_headers, session};
+
+/// How the server runs; tests use one worker and a short shutdown.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `config.bind` and prepares the server; it runs once awaited.
+    pub fn build(config: Config, pool: DbPool, options: ServerOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.bind)
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        Self::build_on(listener, config, pool, options)
+    }
+
+    /// Serves on a listener bound by the caller: tests bind port 0 first so the public base
+    /// URL can name the real port.
+    pub fn build_on(
+        listener: TcpListener,
+        config: Config,
+        pool: DbPool,
+        options: ServerOptions,
+    ) -> anyhow::Result<Self> {
+        let address = listener.local_addr()?;
+        let state = web::Data::new(AppState {
+            pool,
+            config: Arc::new(config),
+        });
+        let https = state.config.served_over_https();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(handlers::routes)
+                .default_service(web::to(handlers::not_found))
+                // Order: the last `wrap` sees the request first.
+                .wrap(from_fn(session::refresh_session_cookie))
+                .wrap(ErrorHandlers::new().default_handler(render_framework_error))
+                .wrap(security_headers::headers(https))
+                .wrap(from_fn(request_log::log_requests))
+        })
+        .workers(options.workers)
+        .shutdown_timeout(options.shutdown_timeout_secs)
+        .listen(listener)?
+        .run();
+        Ok(Self { address, server })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// A handle to stop the server (tests, signal handling).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the pool and applies pending migrations before anything is served.
+pub fn prepare_database(config: &Config) -> anyhow::Result<DbPool> {
+    let pool = db::build_pool(&config.database, config.db_pool_size)?;
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    let applied = db::run_migrations(&mut conn)?;
+    for name in &applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    Ok(pool)
+}

@@ -1,0 +1,36 @@
+//! HTTP: handlers (one module per area), middleware and error pages. Handlers parse input into
+//! domain types, call db and mail functions, and render a template.
+
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod errors;
+pub mod health;
+pub mod layout;
+pub mod pages;
+pub mod request_log;
+pub mod security_headers;
+pub mod session;
+pub mod state;
+
+use actix_web::web;
+
+pub use errors::AppError;
+pub use state::AppState;
+
+/// Bodies above this are refused with 413 (forms are small; imports get their own limit).
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(FORM_BODY_LIMIT))
+        .app_data(web::FormConfig::default().limit(FORM_BODY_LIMIT))
+        .configure(assets::routes)
+        .configure(health::routes)
+        .configure(auth::routes)
+        .configure(pages::routes);
+}
+
+/// Every unknown path: the HTML 404 page.
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,165 @@
+//! The start page and the areas that later issues build out. Each placeholder already enforces
+//! who may reach it (404 for everyone else) and says plainly that it is not built yet.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::errors::AppError;
+use super::layout::{Area, Chrome};
+use super::session::SignedIn;
+use crate::domain::Role;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/placeholder.html")]
+struct PlaceholderPage {
+    chrome: Chrome,
+    title: &'static str,
+    breadcrumb: &'static str,
+    summary: &'static str,
+    coming: &'static str,
+}
+
+/// Signed in: the person's main area. Otherwise: the sign-in page.
+#[get("/")]
+async fn home(signed_in: Option<SignedIn>) -> HttpResponse {
+    let target = match signed_in.map(|s| s.account.user.role) {
+        Some(Role::Support) => "/support",
+        Some(_) => "/contacts",
+        None => "/login",
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .finish()
+}
+
+struct Placeholder {
+    area: Area,
+    allowed: &'static [Role],
+    title: &'static str,
+    breadcrumb: &'static str,
+    summary: &'static str,
+    coming: &'static str,
+}
+
+const ADMINS: &[Role] = &[Role::ClientAdmin, Role::GroupAdmin];
+const SENDERS: &[Role] = &[Role::User, Role::ClientAdmin, Role::GroupAdmin];
+
+fn render(signed_in: &SignedIn, page: Placeholder) -> Result<PlaceholderPage, AppError> {
+    if !page.allowed.contains(&signed_in.account.user.role) {
+        return Err(AppError::NotFound);
+    }
+    Ok(PlaceholderPage {
+        chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), page.area),
+        title: page.title,
+        breadcrumb: page.breadcrumb,
+        summary: page.summary,
+        coming: page.coming,
+    })
+}
+
+#[get("/contacts")]
+async fn contacts(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
+    render(
+        &signed_in,
+        Placeholder {
+            area: Area::Contacts,
+            allowed: &[
+                Role::User,
+                Role::ClientAdmin,
+                Role::GroupAdmin,
+                Role::Support,
+            ],
+            title: "Contacts",
+            breadcrumb: "Contacts",
+            summary: "Your contacts, with opted-out ones struck through and a menu next to each.",
+            coming: "the contact list, its opt-out menu and each contact's consent history.",
+        },
+    )
+}
+
+#[get("/campaigns")]
+async fn campaigns(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
+    render(
+        &signed_in,
+        Placeholder {
+            area: Area::Campaigns,
+            allowed: SENDERS,
+            title: "Campaigns",
+            breadcrumb: "Campaigns",
+            summary: "Compose campaigns and add contacts; opted-out contacts are never sent to.",
+            coming: "composing, adding recipients with the opted-out warning, and sending.",
+        },
+    )
+}
+
+#[get("/admin/activity/opt-outs")]
+async fn activity_opt_outs(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
+    render(
+        &signed_in,
+        Placeholder {
+            area: Area::ActivityOptOuts,
+            allowed: &[Role::ClientAdmin, Role::GroupAdmin, Role::Support],
+            title: "Opt outs",
+            breadcrumb: "Admin › Activity › Opt outs",
+            summary: "Every opt-out you may see, at group, client and user level.",
+            coming: "the filtered list, CSV export and import.",
+        },
+    )
+}
+
+#[get("/admin/activity/emails")]
+async fn activity_emails(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
+    render(
+        &signed_in,
+        Placeholder {
+            area: Area::ActivityEmails,
+            allowed: ADMINS,
+            title: "Emails",
+            breadcrumb: "Admin › Activity › Emails",
+            summary: "The delivery log: every email sent, queued or failed.",
+            coming: "the delivery log with its statuses and retries.",
+        },
+    )
+}
+
+#[get("/admin/settings/preference-center")]
+async fn settings(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
+    render(
+        &signed_in,
+        Placeholder {
+            area: Area::Settings,
+            allowed: ADMINS,
+            title: "Preference center",
+            breadcrumb: "Admin › Settings › Preference center",
+            summary: "What recipients see when they click Unsubscribe.",
+            coming: "the levels offered, the one-click level, the confirmation email and branding.",
+        },
+    )
+}
+
+#[get("/support")]
+async fn support(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
+    render(
+        &signed_in,
+        Placeholder {
+            area: Area::Support,
+            allowed: &[Role::Support],
+            title: "Support",
+            breadcrumb: "Support",
+            summary: "Find an address across all groups and opt it back in on written consent.",
+            coming: "the cross-group search and the opt-in form with written consent.",
+        },
+    )
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(contacts)
+        .service(campaigns)
+        .service(activity_opt_outs)
+        .service(activity_emails)
+        .service(settings)
+        .service(support);
+}

@@ -1,0 +1,33 @@
+//! What every handler can reach: the pool and the configuration. Passed as app data, never a
+//! global, so each test's app has its own.
+
+use actix_web::web;
+use std::sync::Arc;
+
+use super::errors::AppError;
+use crate::config::Config;
+use crate::db::{DbConnection, DbPool};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Runs blocking database work on actix's thread pool, never on the async executor.
+    pub async fn db<T, E, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(AppError::internal)?;
+            work(&mut conn).map_err(Into::into)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+}

@@ -1,0 +1,324 @@
+//! Shared test harness: a fresh database per test (SQLite file or PostgreSQL database), the app
+//! on a real port, and an HTTP client with a cookie jar, like a browser.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use optouts::config::{Config, SessionSettings};
+use optouts::db::{self, DatabaseUrl, DbPool};
+use optouts::mail::MailUrl;
+use optouts::startup::{Application, ServerOptions};
+use optouts::tokens::SigningKeys;
+use std::future::Future;
+use std::net::TcpListener;
+use std::time::Duration;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `NAME::sqlite` and `NAME::postgres` tests from `async fn NAME(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server tests may create databases on, from OPTOUTS_TEST_POSTGRES_URL.
+/// Unset: the PostgreSQL half of each test is skipped, except under CI=true, where that is
+/// a failure (a green run must have covered both backends).
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("OPTOUTS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "CI=true but OPTOUTS_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot be skipped in CI"
+            )
+        }
+        _ => {
+            eprintln!("skipped: set OPTOUTS_TEST_POSTGRES_URL to run the PostgreSQL half");
+            None
+        }
+    }
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    /// The URL as a string, for the command line.
+    pub raw_url: String,
+    dir: TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// `None` only when PostgreSQL is not configured outside CI (the test is skipped).
+    pub fn create(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("data/optouts.sqlite");
+                let raw_url = format!("sqlite://{}", path.display());
+                Some(Self {
+                    url: DatabaseUrl::parse(&raw_url).unwrap(),
+                    raw_url,
+                    dir,
+                    postgres: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url()?;
+                let name = format!("optouts_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("OPTOUTS_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
+                });
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("OPTOUTS_TEST_POSTGRES_URL");
+                url.set_path(&name);
+                let raw_url = url.to_string();
+                Some(Self {
+                    url: DatabaseUrl::parse(&raw_url).unwrap(),
+                    raw_url,
+                    dir,
+                    postgres: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+
+    /// A folder for this test's data (signing key, mail, SQLite file).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn migrated_pool(&self) -> DbPool {
+        let pool = db::build_pool(&self.url, 8).expect("pool");
+        db::run_migrations(&mut pool.get().unwrap()).expect("migrations");
+        pool
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.postgres
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// The running app and a browser-like client (cookie jar, redirects not followed so tests see
+/// them).
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    pub config: Config,
+    pub db: TestDatabase,
+    handle: actix_web::dev::ServerHandle,
+}
+
+pub fn test_config(db: &TestDatabase, port: u16) -> Config {
+    Config {
+        bind: format!("127.0.0.1:{port}"),
+        base_url: url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+        data_dir: db.data_dir(),
+        database: db.url.clone(),
+        db_pool_size: 8,
+        mail: MailUrl::File {
+            dir: db.data_dir().join("mail"),
+        },
+        session: SessionSettings {
+            idle_timeout: Duration::from_secs(30 * 60),
+            max_age: Duration::from_secs(12 * 3600),
+        },
+        signing_keys: SigningKeys::generate().unwrap(),
+        behind_proxy: false,
+    }
+}
+
+/// Spawns the app with the default test configuration.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Spawns the app after letting the test adjust the configuration.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let db = TestDatabase::create(backend)?;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = test_config(&db, port);
+    adjust(&mut config);
+    let pool = db.migrated_pool();
+    let options = ServerOptions {
+        workers: 1,
+        shutdown_timeout_secs: 0,
+    };
+    let app = Application::build_on(listener, config.clone(), pool.clone(), options).unwrap();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: new_client(),
+        pool,
+        config,
+        db,
+        handle,
+    })
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_with(&self.client, path).await
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_with(&self.client, path, form).await
+    }
+
+    pub async fn post_form_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Opens the sign-in page (for its CSRF cookie and token) and submits it.
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = self.get_with(client, "/login").await.text().await.unwrap();
+        let token = csrf_token_in(&page);
+        self.post_form_with(
+            client,
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.login_with(&self.client, email, password).await
+    }
+
+    /// Signs in and asserts it worked.
+    pub async fn login_ok(&self, email: &str, password: &str) {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), 303, "sign-in as {email} failed");
+    }
+
+    /// The CSRF token of the signed-in session, read from a page's sign-out form.
+    pub async fn session_csrf_token(&self) -> String {
+        let page = self.get("/contacts").await.text().await.unwrap();
+        csrf_token_in(&page)
+    }
+
+    pub fn conn(&self) -> db::PooledConnection {
+        self.pool.get().unwrap()
+    }
+
+    pub fn load_demo(&self) {
+        optouts::demo::load(&mut self.conn()).unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; the returned future only waits for completion.
+        // The test database is removed after this, when the fields drop.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The value of the first `csrf_token` hidden input on a page.
+pub fn csrf_token_in(html: &str) -> String {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(r#"input[name="csrf_token"]"#).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .and_then(|input| input.value().attr("value"))
+        .expect("page has a csrf_token input")
+        .to_owned()
+}
+
+/// Texts of the elements matching a CSS selector.
+pub fn texts(html: &str, css: &str) -> Vec<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(css).unwrap();
+    document
+        .select(&selector)
+        .map(|el| {
+            el.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Runs a future with a deadline so a hung server fails the test instead of the whole run.
+pub async fn within<T>(seconds: u64, work: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(seconds), work)
+        .await
+        .expect("timed out")
+}

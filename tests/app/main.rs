@@ -1,0 +1,10 @@
+//! Integration tests: one binary, every test on SQLite and again on PostgreSQL
+//! (OPTOUTS_TEST_POSTGRES_URL), each with a fresh database and the app on a real port.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod database;
+mod health;
+mod pages;
