@@ -198,4 +198,53 @@ mod tests {
         let message = EmailAddress::parse("nope").unwrap_err().to_string();
         assert!(message.ends_with('.'), "{message}");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Plausible addresses: atext local parts (with an optional plus-tag), mixed case,
+        /// ASCII or internationalised domains.
+        fn address() -> impl Strategy<Value = String> {
+            let local = "[A-Za-z0-9][A-Za-z0-9_-]{0,10}";
+            let tag = proptest::option::of("[A-Za-z0-9]{1,6}");
+            let label = prop_oneof!["[A-Za-z0-9]{1,10}", Just("Bücher".to_owned()), Just("ZOË".to_owned())];
+            let tld = "[A-Za-z]{2,4}";
+            (local, tag, label, tld).prop_map(|(local, tag, label, tld)| match tag {
+                Some(tag) => format!("{local}+{tag}@{label}.{tld}"),
+                None => format!("{local}@{label}.{tld}"),
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn normalising_twice_changes_nothing(raw in address()) {
+                let once = EmailAddress::parse(&raw).unwrap();
+                let twice = EmailAddress::parse(once.as_str()).unwrap();
+                prop_assert_eq!(once, twice);
+            }
+
+            #[test]
+            fn case_and_surrounding_space_do_not_matter(raw in address()) {
+                let plain = EmailAddress::parse(&raw).unwrap();
+                prop_assert_eq!(&EmailAddress::parse(&raw.to_uppercase()).unwrap(), &plain);
+                prop_assert_eq!(&EmailAddress::parse(&raw.to_lowercase()).unwrap(), &plain);
+                prop_assert_eq!(&EmailAddress::parse(&format!("  {raw}\t")).unwrap(), &plain);
+            }
+
+            #[test]
+            fn plus_tags_are_kept(raw in address()) {
+                let parsed = EmailAddress::parse(&raw).unwrap();
+                let local = raw.rsplit_once('@').unwrap().0.to_lowercase();
+                let prefix = format!("{local}@");
+                prop_assert!(parsed.as_str().starts_with(&prefix));
+                prop_assert!(parsed.domain().is_ascii(), "domain is ASCII after IDNA");
+            }
+
+            #[test]
+            fn never_panics_on_any_input(raw in "\\PC{0,80}") {
+                let _ = EmailAddress::parse(&raw);
+            }
+        }
+    }
 }

@@ -4,12 +4,16 @@ pub mod consent;
 pub mod email;
 pub mod ids;
 pub mod level;
+pub mod person;
+pub mod rights;
 pub mod role;
 pub mod scope;
+pub mod suppression;
 
 pub use consent::{ActorKind, EventKind, Source};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::*;
 pub use level::Level;
+pub use person::{Person, Sender};
 pub use role::Role;
 pub use scope::Scope;
