@@ -243,7 +243,7 @@ fn add_contacts(
             email: &email,
             name: &name,
         };
-        created += usize::from(contacts::insert_if_absent(conn, &new)?);
+        created += usize::from(contacts::insert_if_absent(conn, &new)?.is_some());
     }
     Ok(created)
 }

@@ -3,11 +3,11 @@
 
 use diesel::prelude::*;
 
-use super::schema::consent_events;
+use super::schema::{campaigns, consent_events, users};
 use super::{DbConnection, now};
 use crate::domain::{
-    ActorKind, CampaignId, ConsentEventId, EmailAddress, EventKind, GroupId, MessageId, Scope,
-    Source, UserId,
+    ActorKind, CampaignId, ConsentEventId, EmailAddress, EventKind, GroupId, Level, MessageId,
+    Scope, Sender, Source, UserId,
 };
 
 /// Everything an event records. Fields that do not apply stay `None`.
@@ -49,4 +49,114 @@ pub fn append(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResu
         .returning(consent_events::id)
         .get_result::<i64>(conn)
         .map(ConsentEventId)
+}
+
+/// A consent event as shown in a contact's history.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub id: ConsentEventId,
+    pub kind: String,
+    pub scope: Option<Scope>,
+    pub source: String,
+    pub actor_kind: String,
+    pub actor_name: Option<String>,
+    pub campaign_name: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+type EventRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    chrono::NaiveDateTime,
+);
+
+fn event_from_row(row: EventRow) -> QueryResult<EventRecord> {
+    let (
+        id,
+        kind,
+        level,
+        scope_id,
+        source,
+        actor_kind,
+        actor_name,
+        campaign_name,
+        reason,
+        created_at,
+    ) = row;
+    let scope = match (level, scope_id) {
+        (Some(level), Some(scope_id)) => {
+            let level: Level = level
+                .parse()
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            Some(Scope::from_stored(level, scope_id))
+        }
+        _ => None,
+    };
+    Ok(EventRecord {
+        id: ConsentEventId(id),
+        kind,
+        scope,
+        source,
+        actor_kind,
+        actor_name,
+        campaign_name,
+        reason,
+        created_at,
+    })
+}
+
+/// The history that concerns mail from `sender` to `email`, newest first: events at the
+/// sender's group, client and user scope, and scope-less events the sender caused. Other
+/// users' user-level events stay private to them.
+pub fn history_for(
+    conn: &mut DbConnection,
+    email: &str,
+    sender: &Sender,
+    limit: i64,
+) -> QueryResult<Vec<EventRecord>> {
+    consent_events::table
+        .left_join(users::table.on(users::id.nullable().eq(consent_events::actor_user_id)))
+        .left_join(campaigns::table.on(campaigns::id.nullable().eq(consent_events::campaign_id)))
+        .filter(consent_events::email.eq(email))
+        .filter(consent_events::group_id.eq(sender.group_id.0))
+        .filter(
+            (consent_events::level
+                .eq("group")
+                .and(consent_events::scope_id.eq(sender.group_id.0)))
+            .or(consent_events::level
+                .eq("client")
+                .and(consent_events::scope_id.eq(sender.client_id.0)))
+            .or(consent_events::level
+                .eq("user")
+                .and(consent_events::scope_id.eq(sender.user_id.0)))
+            .or(consent_events::level
+                .is_null()
+                .and(consent_events::actor_user_id.eq(sender.user_id.0))),
+        )
+        .order((consent_events::created_at.desc(), consent_events::id.desc()))
+        .limit(limit)
+        .select((
+            consent_events::id,
+            consent_events::kind,
+            consent_events::level,
+            consent_events::scope_id,
+            consent_events::source,
+            consent_events::actor_kind,
+            users::display_name.nullable(),
+            campaigns::name.nullable(),
+            consent_events::reason,
+            consent_events::created_at,
+        ))
+        .load::<EventRow>(conn)?
+        .into_iter()
+        .map(event_from_row)
+        .collect()
 }

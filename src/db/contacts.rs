@@ -1,10 +1,12 @@
 //! Contacts: the addresses a user keeps and sends campaigns to.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::contacts;
+use super::schema::{clients, contacts, groups, users};
 use super::{DbConnection, now};
-use crate::domain::{ClientId, EmailAddress, GroupId, UserId};
+use crate::domain::rights::ContactsVisible;
+use crate::domain::{ClientId, ContactId, EmailAddress, GroupId, Sender, UserId};
 use crate::on_each_backend;
 
 pub struct NewContact<'a> {
@@ -15,8 +17,65 @@ pub struct NewContact<'a> {
     pub name: &'a str,
 }
 
-/// Adds the contact unless its owner already has that address; returns whether it was added.
-pub fn insert_if_absent(conn: &mut DbConnection, new: &NewContact<'_>) -> QueryResult<bool> {
+/// A contact with the names of its owner, client and group, for pages.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub id: ContactId,
+    pub owner: Sender,
+    pub email: String,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+    pub owner_name: String,
+    pub client_name: String,
+    pub group_name: String,
+}
+
+type ContactRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    NaiveDateTime,
+    String,
+    String,
+    String,
+);
+
+impl From<ContactRow> for Contact {
+    fn from(
+        (id, owner, client, group, email, name, created_at, owner_name, client_name, group_name): ContactRow,
+    ) -> Self {
+        Contact {
+            id: ContactId(id),
+            owner: Sender {
+                user_id: UserId(owner),
+                client_id: ClientId(client),
+                group_id: GroupId(group),
+            },
+            email,
+            name,
+            created_at,
+            owner_name,
+            client_name,
+            group_name,
+        }
+    }
+}
+
+/// Where a keyset page starts: after this (address, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactCursor {
+    pub email: String,
+    pub id: ContactId,
+}
+
+/// Adds the contact unless its owner already has that address; returns its id when added.
+pub fn insert_if_absent(
+    conn: &mut DbConnection,
+    new: &NewContact<'_>,
+) -> QueryResult<Option<ContactId>> {
     let values = (
         contacts::owner_user_id.eq(new.owner_user_id.0),
         contacts::client_id.eq(new.client_id.0),
@@ -25,11 +84,119 @@ pub fn insert_if_absent(conn: &mut DbConnection, new: &NewContact<'_>) -> QueryR
         contacts::name.eq(new.name),
         contacts::created_at.eq(now()),
     );
-    let inserted = on_each_backend!(conn, |c| diesel::insert_into(contacts::table)
+    let id = on_each_backend!(conn, |c| diesel::insert_into(contacts::table)
         .values(values)
         .on_conflict_do_nothing()
-        .execute(c))?;
-    Ok(inserted > 0)
+        .returning(contacts::id)
+        .get_result::<i64>(c)
+        .optional())?;
+    Ok(id.map(ContactId))
+}
+
+/// The contact with its names, whoever may see it (callers check the rights).
+pub fn find(conn: &mut DbConnection, id: ContactId) -> QueryResult<Option<Contact>> {
+    with_names()
+        .filter(contacts::id.eq(id.0))
+        .first::<ContactRow>(conn)
+        .optional()
+        .map(|row| row.map(Contact::from))
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on both backends (PostgreSQL's LIKE is case-sensitive).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// One keyset page of the contacts a person sees, ordered by address, optionally filtered by a
+/// search in the address or the name. Returns up to `limit` contacts.
+pub fn page(
+    conn: &mut DbConnection,
+    visible: ContactsVisible,
+    search: Option<&str>,
+    after: Option<&ContactCursor>,
+    limit: i64,
+) -> QueryResult<Vec<Contact>> {
+    let mut query = with_names().into_boxed();
+    query = match visible {
+        ContactsVisible::OwnedBy(user) => query.filter(contacts::owner_user_id.eq(user.0)),
+        ContactsVisible::InClient(client) => query.filter(contacts::client_id.eq(client.0)),
+        ContactsVisible::InGroup(group) => query.filter(contacts::group_id.eq(group.0)),
+        ContactsVisible::Everywhere => query,
+        ContactsVisible::Nothing => return Ok(Vec::new()),
+    };
+    if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        query = query.filter(
+            contacts::email
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(contacts::name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(
+            contacts::email.gt(after.email.clone()).or(contacts::email
+                .eq(after.email.clone())
+                .and(contacts::id.gt(after.id.0))),
+        );
+    }
+    query
+        .order((contacts::email.asc(), contacts::id.asc()))
+        .limit(limit)
+        .load::<ContactRow>(conn)
+        .map(|rows| rows.into_iter().map(Contact::from).collect())
+}
+
+/// `%`, `_` and `\` typed by a person match themselves, not any text.
+fn escape_like(term: &str) -> String {
+    let mut escaped = String::with_capacity(term.len());
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[allow(clippy::type_complexity)]
+fn with_names() -> diesel::dsl::Select<
+    diesel::dsl::InnerJoin<
+        diesel::dsl::InnerJoin<
+            diesel::dsl::InnerJoin<contacts::table, users::table>,
+            clients::table,
+        >,
+        groups::table,
+    >,
+    (
+        contacts::id,
+        contacts::owner_user_id,
+        contacts::client_id,
+        contacts::group_id,
+        contacts::email,
+        contacts::name,
+        contacts::created_at,
+        users::display_name,
+        clients::name,
+        groups::name,
+    ),
+> {
+    contacts::table
+        .inner_join(users::table)
+        .inner_join(clients::table)
+        .inner_join(groups::table)
+        .select((
+            contacts::id,
+            contacts::owner_user_id,
+            contacts::client_id,
+            contacts::group_id,
+            contacts::email,
+            contacts::name,
+            contacts::created_at,
+            users::display_name,
+            clients::name,
+            groups::name,
+        ))
 }
 
 pub fn count_in_group(conn: &mut DbConnection, group_id: GroupId) -> QueryResult<i64> {
@@ -37,4 +204,12 @@ pub fn count_in_group(conn: &mut DbConnection, group_id: GroupId) -> QueryResult
         .filter(contacts::group_id.eq(group_id.0))
         .count()
         .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_typed_by_people_are_literal() {
+        assert_eq!(super::escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
 }

@@ -1,20 +1,91 @@
 //! Active opt-outs: at most one row per (address, group, level, scope), changed only together
-//! with the consent event that explains the change.
+//! with the consent event that explains the change, in one transaction.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use std::collections::HashMap;
 
 use super::consent_events::{self, NewConsentEvent};
-use super::schema::opt_outs;
+use super::schema::{campaigns, contacts, opt_outs, users};
 use super::{DbConnection, now, write_transaction};
-use crate::domain::{EventKind, Scope};
+use crate::domain::{
+    CampaignId, ContactId, EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId, Scope,
+    Sender, UserId,
+};
 use crate::on_each_backend;
+
+/// An active opt-out as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveOptOut {
+    pub id: OptOutId,
+    pub group_id: GroupId,
+    pub scope: Scope,
+    pub email: String,
+    pub source: String,
+    pub actor_user_id: Option<UserId>,
+    pub campaign_id: Option<CampaignId>,
+    pub message_id: Option<MessageId>,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// An applying opt-out with the names a person needs to understand it.
+#[derive(Debug, Clone)]
+pub struct ExplainedOptOut {
+    pub opt_out: ActiveOptOut,
+    /// Who recorded it, when a staff member did.
+    pub actor_name: Option<String>,
+    /// The campaign whose email it came from, when known.
+    pub campaign_name: Option<String>,
+}
+
+#[derive(Queryable)]
+struct OptOutRow {
+    id: i64,
+    group_id: i64,
+    level: String,
+    scope_id: i64,
+    email: String,
+    source: String,
+    actor_user_id: Option<i64>,
+    campaign_id: Option<i64>,
+    message_id: Option<i64>,
+    reason: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+fn parse_level(stored: &str) -> QueryResult<Level> {
+    stored
+        .parse()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+impl TryFrom<OptOutRow> for ActiveOptOut {
+    type Error = diesel::result::Error;
+
+    fn try_from(row: OptOutRow) -> QueryResult<Self> {
+        Ok(ActiveOptOut {
+            id: OptOutId(row.id),
+            group_id: GroupId(row.group_id),
+            scope: Scope::from_stored(parse_level(&row.level)?, row.scope_id),
+            email: row.email,
+            source: row.source,
+            actor_user_id: row.actor_user_id.map(UserId),
+            campaign_id: row.campaign_id.map(CampaignId),
+            message_id: row.message_id.map(MessageId),
+            reason: row.reason,
+            created_at: row.created_at,
+        })
+    }
+}
 
 /// Records an opt-out with its evidence in one transaction. When the same opt-out is already
 /// active nothing changes and nothing is appended (double clicks and replays are harmless).
 /// Returns whether a new opt-out was recorded.
 pub fn record(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResult<bool> {
     debug_assert_eq!(event.kind, EventKind::OptOut);
-    let scope: Scope = event
+    let scope = event
         .scope
         .expect("an opt-out always has a scope (level and scope id)");
     write_transaction(conn, |conn| {
@@ -43,11 +114,191 @@ pub fn record(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResu
     })
 }
 
-/// How many opt-outs are active in a group (demo summary, health of imports).
-pub fn count_in_group(
+/// Lifts the active opt-out the event names, appending the event in the same transaction.
+/// When no such opt-out is active nothing changes and nothing is appended. Only the recipient
+/// (through a signed link) and support (with written consent) may cause this.
+pub fn lift(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResult<bool> {
+    debug_assert_eq!(event.kind, EventKind::OptIn);
+    let scope = event.scope.expect("an opt-in names the opt-out it lifts");
+    write_transaction(conn, |conn| {
+        let removed = diesel::delete(
+            opt_outs::table
+                .filter(opt_outs::email.eq(event.email.as_str()))
+                .filter(opt_outs::group_id.eq(event.group_id.0))
+                .filter(opt_outs::level.eq(scope.level().as_str()))
+                .filter(opt_outs::scope_id.eq(scope.scope_id())),
+        )
+        .execute(conn)?;
+        if removed == 0 {
+            return Ok(false);
+        }
+        consent_events::append(conn, event)?;
+        Ok(true)
+    })
+}
+
+/// Every active opt-out of `email` that blocks mail from `sender`, broadest first, with the
+/// names of who recorded it and the campaign it came from ("why is this contact suppressed?").
+pub fn applying_to(
     conn: &mut DbConnection,
-    group_id: crate::domain::GroupId,
-) -> QueryResult<i64> {
+    email: &str,
+    sender: &Sender,
+) -> QueryResult<Vec<ExplainedOptOut>> {
+    let mut applying = opt_outs::table
+        .left_join(users::table.on(users::id.nullable().eq(opt_outs::actor_user_id)))
+        .left_join(campaigns::table.on(campaigns::id.nullable().eq(opt_outs::campaign_id)))
+        .filter(opt_outs::email.eq(email))
+        .filter(opt_outs::group_id.eq(sender.group_id.0))
+        .filter(
+            (opt_outs::level
+                .eq("group")
+                .and(opt_outs::scope_id.eq(sender.group_id.0)))
+            .or(opt_outs::level
+                .eq("client")
+                .and(opt_outs::scope_id.eq(sender.client_id.0)))
+            .or(opt_outs::level
+                .eq("user")
+                .and(opt_outs::scope_id.eq(sender.user_id.0))),
+        )
+        .select((
+            opt_outs::all_columns,
+            users::display_name.nullable(),
+            campaigns::name.nullable(),
+        ))
+        .load::<(OptOutRow, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(row, actor_name, campaign_name)| {
+            Ok(ExplainedOptOut {
+                opt_out: ActiveOptOut::try_from(row)?,
+                actor_name,
+                campaign_name,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    applying.sort_by_key(|o| o.opt_out.scope.level());
+    Ok(applying)
+}
+
+#[derive(QueryableByName)]
+struct SuppressedRow {
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = BigInt)]
+    level_rank: i64,
+}
+
+/// The broadest level at which mail from `sender` is blocked, 0 = group, 1 = client, 2 = user.
+/// Shared by both backends' SQL below.
+const BLOCKING_OPT_OUTS: &str = "
+    JOIN opt_outs o ON o.email = a.email
+    WHERE o.group_id = {group}
+      AND ((o.level = 'group' AND o.scope_id = {group})
+        OR (o.level = 'client' AND o.scope_id = {client})
+        OR (o.level = 'user' AND o.scope_id = {user}))
+    GROUP BY o.email";
+
+const LEVEL_RANK: &str =
+    "MIN(CASE o.level WHEN 'group' THEN 0 WHEN 'client' THEN 1 ELSE 2 END) AS level_rank";
+
+/// For many addresses and one sender: the suppressed ones with their broadest level. One
+/// set-based query: the addresses travel as one parameter (a JSON array on SQLite, a text
+/// array on PostgreSQL) and are joined against the unique index on `opt_outs` — no query per
+/// address and no giant `IN` list. Callers with millions of addresses pass them in chunks.
+pub fn suppressed_among(
+    conn: &mut DbConnection,
+    sender: &Sender,
+    emails: &[EmailAddress],
+) -> QueryResult<HashMap<String, Level>> {
+    if emails.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let addresses: Vec<&str> = emails.iter().map(EmailAddress::as_str).collect();
+    let ids = |sql: &str, group: &str, client: &str, user: &str| {
+        sql.replace("{group}", group)
+            .replace("{client}", client)
+            .replace("{user}", user)
+    };
+    let rows: Vec<SuppressedRow> = match conn {
+        DbConnection::Sqlite(c) => {
+            let json = serde_json::to_string(&addresses)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            let sql = format!(
+                "SELECT o.email AS email, {LEVEL_RANK}
+                 FROM (SELECT DISTINCT value AS email FROM json_each(?)) a {}",
+                ids(BLOCKING_OPT_OUTS, "?", "?", "?")
+            );
+            // The group id appears twice in the SQL: once to filter, once as the group scope.
+            diesel::sql_query(sql)
+                .bind::<Text, _>(json)
+                .bind::<BigInt, _>(sender.group_id.0)
+                .bind::<BigInt, _>(sender.group_id.0)
+                .bind::<BigInt, _>(sender.client_id.0)
+                .bind::<BigInt, _>(sender.user_id.0)
+                .load(c)?
+        }
+        DbConnection::Postgresql(c) => {
+            let sql = format!(
+                "SELECT o.email AS email, {LEVEL_RANK}
+                 FROM (SELECT DISTINCT unnest($1::text[]) AS email) a {}",
+                ids(BLOCKING_OPT_OUTS, "$2", "$3", "$4")
+            );
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Array<Text>, _>(addresses)
+                .bind::<BigInt, _>(sender.group_id.0)
+                .bind::<BigInt, _>(sender.client_id.0)
+                .bind::<BigInt, _>(sender.user_id.0)
+                .load(c)?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.email, Level::ALL[row.level_rank.clamp(0, 2) as usize]))
+        .collect())
+}
+
+/// For a page of contacts (each checked against its own owner): the broadest level that
+/// suppresses each suppressed one. The page is small (one keyset page), so a plain join.
+pub fn broadest_for_contacts(
+    conn: &mut DbConnection,
+    contact_ids: &[ContactId],
+) -> QueryResult<HashMap<ContactId, Level>> {
+    if contact_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = contact_ids.iter().map(|c| c.0).collect();
+    let rows = contacts::table
+        .inner_join(
+            opt_outs::table.on(opt_outs::email
+                .eq(contacts::email)
+                .and(opt_outs::group_id.eq(contacts::group_id))
+                .and(
+                    (opt_outs::level
+                        .eq("group")
+                        .and(opt_outs::scope_id.eq(contacts::group_id)))
+                    .or(opt_outs::level
+                        .eq("client")
+                        .and(opt_outs::scope_id.eq(contacts::client_id)))
+                    .or(opt_outs::level
+                        .eq("user")
+                        .and(opt_outs::scope_id.eq(contacts::owner_user_id))),
+                )),
+        )
+        .filter(contacts::id.eq_any(ids))
+        .select((contacts::id, opt_outs::level))
+        .load::<(i64, String)>(conn)?;
+    let mut broadest: HashMap<ContactId, Level> = HashMap::new();
+    for (contact, level) in rows {
+        let level = parse_level(&level)?;
+        broadest
+            .entry(ContactId(contact))
+            .and_modify(|known| *known = (*known).min(level))
+            .or_insert(level);
+    }
+    Ok(broadest)
+}
+
+/// How many opt-outs are active in a group.
+pub fn count_in_group(conn: &mut DbConnection, group_id: GroupId) -> QueryResult<i64> {
     opt_outs::table
         .filter(opt_outs::group_id.eq(group_id.0))
         .count()

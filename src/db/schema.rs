@@ -192,3 +192,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     revoked_sessions,
 );
+
+diesel::joinable!(contacts -> clients (client_id));
+diesel::joinable!(contacts -> groups (group_id));

@@ -13,6 +13,33 @@ pub enum Source {
 }
 
 impl Source {
+    pub const ALL: [Source; 7] = [
+        Source::PreferenceCenter,
+        Source::OneClick,
+        Source::Manual,
+        Source::Import,
+        Source::Support,
+        Source::ConfirmationEmail,
+        Source::OptInRequest,
+    ];
+
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == stored)
+    }
+
+    /// How the source reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::PreferenceCenter => "Preference Center",
+            Source::OneClick => "One-click unsubscribe",
+            Source::Manual => "By hand",
+            Source::Import => "Import",
+            Source::Support => "Support, on written consent",
+            Source::ConfirmationEmail => "Link in the confirmation email",
+            Source::OptInRequest => "Link in an opt-in request",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::PreferenceCenter => "preference_center",
@@ -36,6 +63,26 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 4] = [
+        EventKind::OptOut,
+        EventKind::OptIn,
+        EventKind::OptInRequestSent,
+        EventKind::ConfirmationSent,
+    ];
+
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == stored)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::OptOut => "Opted out",
+            EventKind::OptIn => "Opted back in",
+            EventKind::OptInRequestSent => "Opt-in request sent",
+            EventKind::ConfirmationSent => "Confirmation email sent",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::OptOut => "opt_out",
@@ -67,5 +114,21 @@ impl ActorKind {
             ActorKind::Support => "support",
             ActorKind::System => "system",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        for source in Source::ALL {
+            assert_eq!(Source::from_stored(source.as_str()), Some(source));
+        }
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_stored(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Source::from_stored("carrier pigeon"), None);
     }
 }

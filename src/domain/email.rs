@@ -208,7 +208,11 @@ mod tests {
         fn address() -> impl Strategy<Value = String> {
             let local = "[A-Za-z0-9][A-Za-z0-9_-]{0,10}";
             let tag = proptest::option::of("[A-Za-z0-9]{1,6}");
-            let label = prop_oneof!["[A-Za-z0-9]{1,10}", Just("Bücher".to_owned()), Just("ZOË".to_owned())];
+            let label = prop_oneof![
+                "[A-Za-z0-9]{1,10}",
+                Just("Bücher".to_owned()),
+                Just("ZOË".to_owned())
+            ];
             let tld = "[A-Za-z]{2,4}";
             (local, tag, label, tld).prop_map(|(local, tag, label, tld)| match tag {
                 Some(tag) => format!("{local}+{tag}@{label}.{tld}"),

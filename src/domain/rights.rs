@@ -57,17 +57,17 @@ pub fn may_opt_out(person: &Person, owner: &Sender, level: Level) -> Access {
         return Access::NotFound;
     }
     match (person.role, level) {
-        (Role::Support, _) => Access::Forbidden(
-            "Support staff can look at contacts but cannot opt anyone out.",
-        ),
+        (Role::Support, _) => {
+            Access::Forbidden("Support staff can look at contacts but cannot opt anyone out.")
+        }
         (Role::User, Level::User) => Access::Allowed,
         (Role::User, _) => Access::Forbidden(
             "Only an admin can opt a contact out at client or group level. You can opt them out of your own emails.",
         ),
         (Role::ClientAdmin, Level::User | Level::Client) => Access::Allowed,
-        (Role::ClientAdmin, Level::Group) => Access::Forbidden(
-            "Only a group admin can opt a contact out of the whole group.",
-        ),
+        (Role::ClientAdmin, Level::Group) => {
+            Access::Forbidden("Only a group admin can opt a contact out of the whole group.")
+        }
         (Role::GroupAdmin, _) => Access::Allowed,
     }
 }
@@ -120,12 +120,19 @@ pub fn may_manage_opt_out(person: &Person, place: &OptOutPlace) -> bool {
 
 /// Admin › Activity pages.
 pub fn may_view_activity(person: &Person) -> bool {
-    matches!(person.role, Role::ClientAdmin | Role::GroupAdmin | Role::Support)
+    matches!(
+        person.role,
+        Role::ClientAdmin | Role::GroupAdmin | Role::Support
+    )
 }
 
 /// Preference center settings: group admins the group defaults, client admins their client's
 /// overrides (`client` None means the group defaults).
-pub fn may_edit_preference_settings(person: &Person, group: GroupId, client: Option<ClientId>) -> bool {
+pub fn may_edit_preference_settings(
+    person: &Person,
+    group: GroupId,
+    client: Option<ClientId>,
+) -> bool {
     match (person.role, client) {
         (Role::GroupAdmin, _) => person.group_id == Some(group),
         (Role::ClientAdmin, Some(client)) => {
@@ -161,20 +168,57 @@ mod tests {
     const EVENTS: ClientId = ClientId(11);
 
     fn person(role: Role, id: i64, group: Option<GroupId>, client: Option<ClientId>) -> Person {
-        Person { id: UserId(id), role, group_id: group, client_id: client }
+        Person {
+            id: UserId(id),
+            role,
+            group_id: group,
+            client_id: client,
+        }
     }
 
-    fn user() -> Person { person(Role::User, 100, Some(GROUP), Some(NEWSLETTERS)) }
-    fn client_admin() -> Person { person(Role::ClientAdmin, 200, Some(GROUP), Some(NEWSLETTERS)) }
-    fn group_admin() -> Person { person(Role::GroupAdmin, 300, Some(GROUP), None) }
-    fn support() -> Person { person(Role::Support, 400, None, None) }
+    fn user() -> Person {
+        person(Role::User, 100, Some(GROUP), Some(NEWSLETTERS))
+    }
+    fn client_admin() -> Person {
+        person(Role::ClientAdmin, 200, Some(GROUP), Some(NEWSLETTERS))
+    }
+    fn group_admin() -> Person {
+        person(Role::GroupAdmin, 300, Some(GROUP), None)
+    }
+    fn support() -> Person {
+        person(Role::Support, 400, None, None)
+    }
 
     /// The user themself, a colleague in the same client, a user of another client, and a
     /// user of another group.
-    fn own() -> Sender { Sender { user_id: UserId(100), client_id: NEWSLETTERS, group_id: GROUP } }
-    fn colleague() -> Sender { Sender { user_id: UserId(101), client_id: NEWSLETTERS, group_id: GROUP } }
-    fn other_client() -> Sender { Sender { user_id: UserId(102), client_id: EVENTS, group_id: GROUP } }
-    fn other_group() -> Sender { Sender { user_id: UserId(103), client_id: ClientId(20), group_id: OTHER_GROUP } }
+    fn own() -> Sender {
+        Sender {
+            user_id: UserId(100),
+            client_id: NEWSLETTERS,
+            group_id: GROUP,
+        }
+    }
+    fn colleague() -> Sender {
+        Sender {
+            user_id: UserId(101),
+            client_id: NEWSLETTERS,
+            group_id: GROUP,
+        }
+    }
+    fn other_client() -> Sender {
+        Sender {
+            user_id: UserId(102),
+            client_id: EVENTS,
+            group_id: GROUP,
+        }
+    }
+    fn other_group() -> Sender {
+        Sender {
+            user_id: UserId(103),
+            client_id: ClientId(20),
+            group_id: OTHER_GROUP,
+        }
+    }
 
     #[test]
     fn see_contacts() {
@@ -188,7 +232,13 @@ mod tests {
         for (who, expected) in table {
             let owners = [own(), colleague(), other_client(), other_group()];
             for (owner, expected) in owners.iter().zip(expected) {
-                assert_eq!(can_see_contact_of(&who, owner), expected, "{:?} sees {:?}", who.role, owner);
+                assert_eq!(
+                    can_see_contact_of(&who, owner),
+                    expected,
+                    "{:?} sees {:?}",
+                    who.role,
+                    owner
+                );
             }
         }
     }
@@ -201,40 +251,98 @@ mod tests {
     fn manual_opt_out_at_user_level() {
         // user: own account; client admin: any user in client; group admin: any user in group.
         assert!(allowed(may_opt_out(&user(), &own(), Level::User)));
-        assert_eq!(may_opt_out(&user(), &colleague(), Level::User), Access::NotFound);
-        assert!(allowed(may_opt_out(&client_admin(), &colleague(), Level::User)));
-        assert_eq!(may_opt_out(&client_admin(), &other_client(), Level::User), Access::NotFound);
-        assert!(allowed(may_opt_out(&group_admin(), &other_client(), Level::User)));
-        assert_eq!(may_opt_out(&group_admin(), &other_group(), Level::User), Access::NotFound);
-        assert!(matches!(may_opt_out(&support(), &own(), Level::User), Access::Forbidden(_)));
+        assert_eq!(
+            may_opt_out(&user(), &colleague(), Level::User),
+            Access::NotFound
+        );
+        assert!(allowed(may_opt_out(
+            &client_admin(),
+            &colleague(),
+            Level::User
+        )));
+        assert_eq!(
+            may_opt_out(&client_admin(), &other_client(), Level::User),
+            Access::NotFound
+        );
+        assert!(allowed(may_opt_out(
+            &group_admin(),
+            &other_client(),
+            Level::User
+        )));
+        assert_eq!(
+            may_opt_out(&group_admin(), &other_group(), Level::User),
+            Access::NotFound
+        );
+        assert!(matches!(
+            may_opt_out(&support(), &own(), Level::User),
+            Access::Forbidden(_)
+        ));
     }
 
     #[test]
     fn manual_opt_out_at_client_level() {
         // user: no; client admin: own client; group admin: any client in group.
-        assert!(matches!(may_opt_out(&user(), &own(), Level::Client), Access::Forbidden(_)));
-        assert!(allowed(may_opt_out(&client_admin(), &colleague(), Level::Client)));
-        assert_eq!(may_opt_out(&client_admin(), &other_client(), Level::Client), Access::NotFound);
-        assert!(allowed(may_opt_out(&group_admin(), &other_client(), Level::Client)));
-        assert_eq!(may_opt_out(&group_admin(), &other_group(), Level::Client), Access::NotFound);
-        assert!(matches!(may_opt_out(&support(), &own(), Level::Client), Access::Forbidden(_)));
+        assert!(matches!(
+            may_opt_out(&user(), &own(), Level::Client),
+            Access::Forbidden(_)
+        ));
+        assert!(allowed(may_opt_out(
+            &client_admin(),
+            &colleague(),
+            Level::Client
+        )));
+        assert_eq!(
+            may_opt_out(&client_admin(), &other_client(), Level::Client),
+            Access::NotFound
+        );
+        assert!(allowed(may_opt_out(
+            &group_admin(),
+            &other_client(),
+            Level::Client
+        )));
+        assert_eq!(
+            may_opt_out(&group_admin(), &other_group(), Level::Client),
+            Access::NotFound
+        );
+        assert!(matches!(
+            may_opt_out(&support(), &own(), Level::Client),
+            Access::Forbidden(_)
+        ));
     }
 
     #[test]
     fn manual_opt_out_at_group_level() {
         // only a group admin, in their own group.
-        assert!(matches!(may_opt_out(&user(), &own(), Level::Group), Access::Forbidden(_)));
-        assert!(matches!(may_opt_out(&client_admin(), &own(), Level::Group), Access::Forbidden(_)));
+        assert!(matches!(
+            may_opt_out(&user(), &own(), Level::Group),
+            Access::Forbidden(_)
+        ));
+        assert!(matches!(
+            may_opt_out(&client_admin(), &own(), Level::Group),
+            Access::Forbidden(_)
+        ));
         assert!(allowed(may_opt_out(&group_admin(), &own(), Level::Group)));
-        assert_eq!(may_opt_out(&group_admin(), &other_group(), Level::Group), Access::NotFound);
-        assert!(matches!(may_opt_out(&support(), &own(), Level::Group), Access::Forbidden(_)));
+        assert_eq!(
+            may_opt_out(&group_admin(), &other_group(), Level::Group),
+            Access::NotFound
+        );
+        assert!(matches!(
+            may_opt_out(&support(), &own(), Level::Group),
+            Access::Forbidden(_)
+        ));
     }
 
     #[test]
     fn menus_offer_exactly_the_allowed_levels() {
         assert_eq!(manual_opt_out_levels(&user(), &own()), [Level::User]);
-        assert_eq!(manual_opt_out_levels(&client_admin(), &colleague()), [Level::Client, Level::User]);
-        assert_eq!(manual_opt_out_levels(&group_admin(), &other_client()), Level::ALL);
+        assert_eq!(
+            manual_opt_out_levels(&client_admin(), &colleague()),
+            [Level::Client, Level::User]
+        );
+        assert_eq!(
+            manual_opt_out_levels(&group_admin(), &other_client()),
+            Level::ALL
+        );
         assert!(manual_opt_out_levels(&support(), &own()).is_empty());
     }
 
@@ -242,7 +350,10 @@ mod tests {
     fn send_an_opt_in_request_as_sender() {
         assert!(may_request_opt_in(&user()));
         assert!(may_request_opt_in(&client_admin()));
-        assert!(!may_request_opt_in(&group_admin()), "a group admin without a client does not send");
+        assert!(
+            !may_request_opt_in(&group_admin()),
+            "a group admin without a client does not send"
+        );
         let sending_group_admin = person(Role::GroupAdmin, 301, Some(GROUP), Some(EVENTS));
         assert!(may_request_opt_in(&sending_group_admin));
         assert!(!may_request_opt_in(&support()));
@@ -250,14 +361,29 @@ mod tests {
 
     #[test]
     fn activity_opt_outs_visibility() {
-        let place = |level, client| OptOutPlace { group_id: GROUP, level, client_id: client };
+        let place = |level, client| OptOutPlace {
+            group_id: GROUP,
+            level,
+            client_id: client,
+        };
         let group_row = place(Level::Group, None);
         let own_client_row = place(Level::Client, Some(NEWSLETTERS));
         let own_client_user_row = place(Level::User, Some(NEWSLETTERS));
         let other_client_row = place(Level::Client, Some(EVENTS));
         let other_client_user_row = place(Level::User, Some(EVENTS));
-        let other_group_row = OptOutPlace { group_id: OTHER_GROUP, level: Level::Group, client_id: None };
-        let rows = [group_row, own_client_row, own_client_user_row, other_client_row, other_client_user_row, other_group_row];
+        let other_group_row = OptOutPlace {
+            group_id: OTHER_GROUP,
+            level: Level::Group,
+            client_id: None,
+        };
+        let rows = [
+            group_row,
+            own_client_row,
+            own_client_user_row,
+            other_client_row,
+            other_client_user_row,
+            other_group_row,
+        ];
         let table = [
             (user(), [false, false, false, false, false, false]),
             (client_admin(), [true, true, true, false, false, false]),
@@ -266,38 +392,96 @@ mod tests {
         ];
         for (who, expected) in table {
             for (row, expected) in rows.iter().zip(expected) {
-                assert_eq!(may_see_opt_out(&who, row), expected, "{:?} sees {row:?}", who.role);
+                assert_eq!(
+                    may_see_opt_out(&who, row),
+                    expected,
+                    "{:?} sees {row:?}",
+                    who.role
+                );
             }
         }
         assert!(!may_view_activity(&user()));
-        assert!(may_view_activity(&client_admin()) && may_view_activity(&group_admin()) && may_view_activity(&support()));
+        assert!(
+            may_view_activity(&client_admin())
+                && may_view_activity(&group_admin())
+                && may_view_activity(&support())
+        );
     }
 
     #[test]
     fn export_import_scope() {
-        let place = |level, client| OptOutPlace { group_id: GROUP, level, client_id: client };
+        let place = |level, client| OptOutPlace {
+            group_id: GROUP,
+            level,
+            client_id: client,
+        };
         // Client admins see group-level rows but cannot change them.
-        assert!(!may_manage_opt_out(&client_admin(), &place(Level::Group, None)));
-        assert!(may_manage_opt_out(&client_admin(), &place(Level::Client, Some(NEWSLETTERS))));
-        assert!(may_manage_opt_out(&client_admin(), &place(Level::User, Some(NEWSLETTERS))));
-        assert!(!may_manage_opt_out(&client_admin(), &place(Level::User, Some(EVENTS))));
-        assert!(may_manage_opt_out(&group_admin(), &place(Level::Group, None)));
-        assert!(may_manage_opt_out(&group_admin(), &place(Level::User, Some(EVENTS))));
-        let elsewhere = OptOutPlace { group_id: OTHER_GROUP, level: Level::Group, client_id: None };
+        assert!(!may_manage_opt_out(
+            &client_admin(),
+            &place(Level::Group, None)
+        ));
+        assert!(may_manage_opt_out(
+            &client_admin(),
+            &place(Level::Client, Some(NEWSLETTERS))
+        ));
+        assert!(may_manage_opt_out(
+            &client_admin(),
+            &place(Level::User, Some(NEWSLETTERS))
+        ));
+        assert!(!may_manage_opt_out(
+            &client_admin(),
+            &place(Level::User, Some(EVENTS))
+        ));
+        assert!(may_manage_opt_out(
+            &group_admin(),
+            &place(Level::Group, None)
+        ));
+        assert!(may_manage_opt_out(
+            &group_admin(),
+            &place(Level::User, Some(EVENTS))
+        ));
+        let elsewhere = OptOutPlace {
+            group_id: OTHER_GROUP,
+            level: Level::Group,
+            client_id: None,
+        };
         assert!(!may_manage_opt_out(&group_admin(), &elsewhere));
-        assert!(!may_manage_opt_out(&user(), &place(Level::User, Some(NEWSLETTERS))));
+        assert!(!may_manage_opt_out(
+            &user(),
+            &place(Level::User, Some(NEWSLETTERS))
+        ));
         assert!(!may_manage_opt_out(&support(), &place(Level::Group, None)));
     }
 
     #[test]
     fn preference_center_settings() {
         assert!(may_edit_preference_settings(&group_admin(), GROUP, None));
-        assert!(may_edit_preference_settings(&group_admin(), GROUP, Some(EVENTS)));
-        assert!(!may_edit_preference_settings(&group_admin(), OTHER_GROUP, None));
-        assert!(may_edit_preference_settings(&client_admin(), GROUP, Some(NEWSLETTERS)));
-        assert!(!may_edit_preference_settings(&client_admin(), GROUP, Some(EVENTS)));
+        assert!(may_edit_preference_settings(
+            &group_admin(),
+            GROUP,
+            Some(EVENTS)
+        ));
+        assert!(!may_edit_preference_settings(
+            &group_admin(),
+            OTHER_GROUP,
+            None
+        ));
+        assert!(may_edit_preference_settings(
+            &client_admin(),
+            GROUP,
+            Some(NEWSLETTERS)
+        ));
+        assert!(!may_edit_preference_settings(
+            &client_admin(),
+            GROUP,
+            Some(EVENTS)
+        ));
         assert!(!may_edit_preference_settings(&client_admin(), GROUP, None));
-        assert!(!may_edit_preference_settings(&user(), GROUP, Some(NEWSLETTERS)));
+        assert!(!may_edit_preference_settings(
+            &user(),
+            GROUP,
+            Some(NEWSLETTERS)
+        ));
         assert!(!may_edit_preference_settings(&support(), GROUP, None));
     }
 

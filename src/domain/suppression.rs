@@ -44,9 +44,16 @@ mod tests {
     fn a_group_opt_out_blocks_every_sender_of_the_group() {
         let active = [(GroupId(100), Scope::Group(GroupId(100)))];
         assert_eq!(broadest(&active, &NINA), Some(Level::Group));
-        let other_client = Sender { user_id: UserId(99), client_id: ClientId(7), ..NINA };
+        let other_client = Sender {
+            user_id: UserId(99),
+            client_id: ClientId(7),
+            ..NINA
+        };
         assert_eq!(broadest(&active, &other_client), Some(Level::Group));
-        let other_group = Sender { group_id: GroupId(200), ..NINA };
+        let other_group = Sender {
+            group_id: GroupId(200),
+            ..NINA
+        };
         assert_eq!(broadest(&active, &other_group), None);
     }
 
@@ -57,10 +64,20 @@ mod tests {
             (GroupId(100), Scope::User(UserId(11))),
         ];
         assert_eq!(broadest(&active, &NINA), None);
-        let colleague = Sender { user_id: UserId(11), ..NINA };
+        let colleague = Sender {
+            user_id: UserId(11),
+            ..NINA
+        };
         assert_eq!(applying_levels(&active, &colleague), [Level::User]);
-        let other_client_user = Sender { user_id: UserId(12), client_id: ClientId(2), ..NINA };
-        assert_eq!(applying_levels(&active, &other_client_user), [Level::Client]);
+        let other_client_user = Sender {
+            user_id: UserId(12),
+            client_id: ClientId(2),
+            ..NINA
+        };
+        assert_eq!(
+            applying_levels(&active, &other_client_user),
+            [Level::Client]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod contacts;
 pub mod csrf;
 pub mod errors;
 pub mod health;
@@ -27,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(assets::routes)
         .configure(health::routes)
         .configure(auth::routes)
+        .configure(contacts::routes)
         .configure(pages::routes);
 }
 

@@ -59,26 +59,6 @@ fn render(signed_in: &SignedIn, page: Placeholder) -> Result<PlaceholderPage, Ap
     })
 }
 
-#[get("/contacts")]
-async fn contacts(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
-    render(
-        &signed_in,
-        Placeholder {
-            area: Area::Contacts,
-            allowed: &[
-                Role::User,
-                Role::ClientAdmin,
-                Role::GroupAdmin,
-                Role::Support,
-            ],
-            title: "Contacts",
-            breadcrumb: "Contacts",
-            summary: "Your contacts, with opted-out ones struck through and a menu next to each.",
-            coming: "the contact list, its opt-out menu and each contact's consent history.",
-        },
-    )
-}
-
 #[get("/campaigns")]
 async fn campaigns(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
     render(
@@ -156,7 +136,6 @@ async fn support(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
-        .service(contacts)
         .service(campaigns)
         .service(activity_opt_outs)
         .service(activity_emails)

@@ -18,7 +18,7 @@ use super::state::AppState;
 use crate::config::Config;
 use crate::db::accounts::{self, StaffAccount};
 use crate::db::revoked_sessions;
-use crate::domain::UserId;
+use crate::domain::{Person, UserId};
 use crate::tokens::Purpose;
 
 pub const SESSION_COOKIE: &str = "optouts_session";
@@ -115,6 +115,17 @@ impl SignedIn {
 
     pub fn csrf_token(&self) -> &str {
         &self.claims.csrf
+    }
+
+    /// The signed-in person as the rights functions see them.
+    pub fn person(&self) -> Person {
+        let user = &self.account.user;
+        Person {
+            id: user.id,
+            role: user.role,
+            group_id: user.group_id,
+            client_id: user.client_id,
+        }
     }
 }
 

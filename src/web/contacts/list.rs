@@ -1,0 +1,175 @@
+//! `GET /contacts`: the contacts the person may see, keyset pages ordered by address.
+
+use actix_web::{get, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+
+use super::view::{self, LevelChoice};
+use crate::db::contacts::{self, Contact, ContactCursor};
+use crate::db::opt_outs;
+use crate::domain::{ContactId, Level, Person, Role, rights};
+use crate::web::errors::AppError;
+use crate::web::layout::{Area, Chrome};
+use crate::web::session::SignedIn;
+use crate::web::state::AppState;
+
+pub const PAGE_SIZE: usize = 50;
+/// Longer searches are cut: nobody types more, and it bounds the LIKE pattern.
+const MAX_SEARCH_CHARS: usize = 200;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    after: Option<String>,
+}
+
+pub struct ContactRowView {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub owner: String,
+    pub badge: Option<String>,
+    pub choices: Vec<LevelChoice>,
+}
+
+/// What the add-contact form shows again after a refused submission.
+#[derive(Default)]
+pub struct AddForm {
+    pub email: String,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "contacts/list.html")]
+pub struct ContactsPage {
+    pub chrome: Chrome,
+    pub rows: Vec<ContactRowView>,
+    pub search: String,
+    pub next_cursor: Option<String>,
+    pub is_later_page: bool,
+    pub show_owner: bool,
+    pub can_add: bool,
+    pub add_form: AddForm,
+    pub read_only: bool,
+}
+
+#[get("/contacts")]
+pub async fn list(
+    signed_in: SignedIn,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<ContactsPage, AppError> {
+    let query = query.into_inner();
+    let after = query.after.as_deref().map(decode_cursor).transpose()?;
+    render(
+        &state,
+        &signed_in,
+        query.q.unwrap_or_default(),
+        after,
+        AddForm::default(),
+    )
+    .await
+}
+
+/// Builds the page; also used to show the add-contact form again with its error.
+pub async fn render(
+    state: &AppState,
+    signed_in: &SignedIn,
+    search: String,
+    after: Option<ContactCursor>,
+    add_form: AddForm,
+) -> Result<ContactsPage, AppError> {
+    let person = signed_in.person();
+    let search: String = search.trim().chars().take(MAX_SEARCH_CHARS).collect();
+    let visible = rights::visible_contacts(&person);
+    let is_later_page = after.is_some();
+    let term = search.clone();
+    let (mut page, suppressed) = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            let page = contacts::page(
+                conn,
+                visible,
+                Some(term.as_str()),
+                after.as_ref(),
+                PAGE_SIZE as i64 + 1,
+            )?;
+            let ids: Vec<ContactId> = page.iter().map(|c| c.id).collect();
+            let suppressed = opt_outs::broadest_for_contacts(conn, &ids)?;
+            Ok((page, suppressed))
+        })
+        .await?;
+    let next_cursor = if page.len() > PAGE_SIZE {
+        page.truncate(PAGE_SIZE);
+        page.last().map(encode_cursor)
+    } else {
+        None
+    };
+    let rows = page
+        .iter()
+        .map(|contact| row_view(&person, contact, suppressed.get(&contact.id).copied()))
+        .collect();
+    Ok(ContactsPage {
+        chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Contacts),
+        rows,
+        search,
+        next_cursor,
+        is_later_page,
+        show_owner: person.role != Role::User,
+        can_add: rights::may_add_contacts(&person),
+        add_form,
+        read_only: person.role == Role::Support,
+    })
+}
+
+fn row_view(person: &Person, contact: &Contact, suppressed: Option<Level>) -> ContactRowView {
+    let allowed = rights::manual_opt_out_levels(person, &contact.owner);
+    let offered = view::offered_levels(&allowed, suppressed);
+    ContactRowView {
+        id: contact.id.0,
+        name: contact.name.clone(),
+        email: contact.email.clone(),
+        owner: format!("{} · {}", contact.owner_name, contact.client_name),
+        badge: suppressed.map(view::badge),
+        choices: view::level_choices(contact, &offered),
+    }
+}
+
+/// The cursor is opaque to the browser: base64url of "id:address".
+fn encode_cursor(contact: &Contact) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", contact.id.0, contact.email))
+}
+
+fn decode_cursor(raw: &str) -> Result<ContactCursor, AppError> {
+    let bad = || {
+        AppError::BadRequest("That page link is damaged. Start again from the first page.".into())
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (id, email) = text.split_once(':').ok_or_else(bad)?;
+    Ok(ContactCursor {
+        email: email.to_owned(),
+        id: ContactId(id.parse().map_err(|_| bad())?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_cursors_are_a_bad_request() {
+        for raw in ["!!!", "bm9jb2xvbg", "eDph"] {
+            assert!(
+                matches!(decode_cursor(raw), Err(AppError::BadRequest(_))),
+                "{raw}"
+            );
+        }
+        let cursor = decode_cursor(&URL_SAFE_NO_PAD.encode("42:a:b@example.com")).unwrap();
+        assert_eq!(cursor.id, ContactId(42));
+        assert_eq!(cursor.email, "a:b@example.com");
+    }
+}

@@ -1,0 +1,36 @@
+//! Contacts: the list with struck-through opted-out contacts and a menu beside each, adding a
+//! contact, the detail page ("why is this contact suppressed?" and the consent history), and
+//! opting a contact out by hand.
+
+mod add;
+mod detail;
+mod list;
+mod opt_out;
+mod view;
+
+use actix_web::web;
+
+use super::errors::AppError;
+use super::state::AppState;
+use crate::db::contacts::{self, Contact};
+use crate::domain::{ContactId, Person, rights};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list::list)
+        .service(add::add)
+        .service(detail::detail)
+        .service(opt_out::confirm)
+        .service(opt_out::submit);
+}
+
+/// The contact, when it exists and the person may see it; 404 otherwise (ids do not leak).
+async fn load_visible(state: &AppState, person: &Person, id: i64) -> Result<Contact, AppError> {
+    let contact = state
+        .db(move |conn| contacts::find(conn, ContactId(id)))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !rights::can_see_contact_of(person, &contact.owner) {
+        return Err(AppError::NotFound);
+    }
+    Ok(contact)
+}
