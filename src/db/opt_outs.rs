@@ -197,8 +197,9 @@ const BLOCKING_OPT_OUTS: &str = "
         OR (o.level = 'user' AND o.scope_id = {user}))
     GROUP BY o.email";
 
-const LEVEL_RANK: &str =
-    "MIN(CASE o.level WHEN 'group' THEN 0 WHEN 'client' THEN 1 ELSE 2 END) AS level_rank";
+/// Cast: PostgreSQL would otherwise return a 4-byte integer.
+const LEVEL_RANK: &str = "CAST(MIN(CASE o.level WHEN 'group' THEN 0 WHEN 'client' THEN 1 ELSE 2 END) \
+     AS BIGINT) AS level_rank";
 
 /// For many addresses and one sender: the suppressed ones with their broadest level. One
 /// set-based query: the addresses travel as one parameter (a JSON array on SQLite, a text

@@ -5,6 +5,8 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod contacts;
 mod database;
 mod health;
 mod pages;
+mod suppression;

@@ -1,0 +1,226 @@
+//! The suppression queries against the cascade rule, and recording and lifting with evidence,
+//! on both backends.
+
+use crate::helpers::{Backend, TestDatabase};
+use crate::on_both_backends;
+use diesel::prelude::*;
+use optouts::db::accounts::{self, NewStaffUser};
+use optouts::db::consent_events::NewConsentEvent;
+use optouts::db::schema::consent_events;
+use optouts::db::{DbConnection, opt_outs};
+use optouts::domain::suppression::{applying_levels, broadest};
+use optouts::domain::{
+    ActorKind, EmailAddress, EventKind, GroupId, Level, Role, Scope, Sender, Source,
+};
+
+on_both_backends!(
+    set_based_check_agrees_with_the_cascade_rule,
+    lifting_removes_exactly_one_opt_out_and_keeps_the_evidence,
+    a_large_address_list_is_checked_in_one_query,
+);
+
+/// Two groups; the first with two clients of two users each, the second with one of one.
+fn hierarchy(conn: &mut DbConnection) -> Vec<Sender> {
+    let mut senders = Vec::new();
+    for (g, clients) in [("G1", 2), ("G2", 1)] {
+        let group = accounts::create_group(conn, g).unwrap();
+        for c in 0..clients {
+            let client = accounts::create_client(conn, group.id, &format!("{g}-C{c}")).unwrap();
+            for u in 0..(3 - clients) {
+                let email = EmailAddress::parse(&format!("{g}.{c}.{u}@staff.example")).unwrap();
+                let id = accounts::create_user(
+                    conn,
+                    &NewStaffUser {
+                        email: &email,
+                        display_name: "Sender",
+                        role: Role::User,
+                        group_id: Some(group.id),
+                        client_id: Some(client.id),
+                        password_hash: "not used",
+                    },
+                )
+                .unwrap();
+                senders.push(Sender {
+                    user_id: id,
+                    client_id: client.id,
+                    group_id: group.id,
+                });
+            }
+        }
+    }
+    senders
+}
+
+fn event<'a>(
+    group: GroupId,
+    email: &'a EmailAddress,
+    scope: Scope,
+    kind: EventKind,
+) -> NewConsentEvent<'a> {
+    NewConsentEvent {
+        group_id: group,
+        email,
+        kind,
+        scope: Some(scope),
+        source: Source::Manual,
+        actor_kind: ActorKind::System,
+        actor_user_id: None,
+        campaign_id: None,
+        message_id: None,
+        reason: None,
+        ip_address: None,
+        user_agent: None,
+        evidence: None,
+    }
+}
+
+/// A tiny deterministic generator: the same "random" opt-outs on every run and backend.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % below
+    }
+}
+
+async fn set_based_check_agrees_with_the_cascade_rule(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else {
+        return;
+    };
+    let pool = db.migrated_pool();
+    let mut conn = pool.get().unwrap();
+    let senders = hierarchy(&mut conn);
+    let addresses: Vec<EmailAddress> = (0..40)
+        .map(|n| EmailAddress::parse(&format!("r{n}@example.com")).unwrap())
+        .collect();
+    let mut rng = Lcg(7);
+    let mut active: Vec<(String, GroupId, Scope)> = Vec::new();
+    for _ in 0..120 {
+        let email = &addresses[rng.next(addresses.len())];
+        let owner = senders[rng.next(senders.len())];
+        let scope = owner.scope_at(Level::ALL[rng.next(3)]);
+        let recorded = opt_outs::record(
+            &mut conn,
+            &event(owner.group_id, email, scope, EventKind::OptOut),
+        )
+        .unwrap();
+        let entry = (email.as_str().to_owned(), owner.group_id, scope);
+        assert_eq!(
+            recorded,
+            !active.contains(&entry),
+            "record is a no-op exactly for repeats"
+        );
+        if recorded {
+            active.push(entry);
+        }
+    }
+    // The check list holds every address, some twice, and addresses with no opt-out at all.
+    let mut check: Vec<EmailAddress> = addresses.clone();
+    check.extend(addresses.iter().take(5).cloned());
+    check.push(EmailAddress::parse("never@example.com").unwrap());
+    for sender in &senders {
+        let found = opt_outs::suppressed_among(&mut conn, sender, &check).unwrap();
+        for email in &addresses {
+            let of_email: Vec<(GroupId, Scope)> = active
+                .iter()
+                .filter(|(e, _, _)| e == email.as_str())
+                .map(|(_, g, s)| (*g, *s))
+                .collect();
+            assert_eq!(
+                found.get(email.as_str()).copied(),
+                broadest(&of_email, sender),
+                "{email} for {sender:?}"
+            );
+            let explained = opt_outs::applying_to(&mut conn, email.as_str(), sender).unwrap();
+            let levels: Vec<Level> = explained.iter().map(|o| o.opt_out.scope.level()).collect();
+            assert_eq!(
+                levels,
+                applying_levels(&of_email, sender),
+                "{email} for {sender:?}"
+            );
+        }
+        assert!(!found.contains_key("never@example.com"));
+    }
+    let events: i64 = consent_events::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(
+        events as usize,
+        active.len(),
+        "one event per recorded opt-out"
+    );
+}
+
+async fn lifting_removes_exactly_one_opt_out_and_keeps_the_evidence(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else {
+        return;
+    };
+    let pool = db.migrated_pool();
+    let mut conn = pool.get().unwrap();
+    let sender = hierarchy(&mut conn)[0];
+    let email = EmailAddress::parse("kim@example.com").unwrap();
+    for level in [Level::Group, Level::User] {
+        let scope = sender.scope_at(level);
+        assert!(
+            opt_outs::record(
+                &mut conn,
+                &event(sender.group_id, &email, scope, EventKind::OptOut)
+            )
+            .unwrap()
+        );
+    }
+    let user_scope = sender.scope_at(Level::User);
+    let lift = event(sender.group_id, &email, user_scope, EventKind::OptIn);
+    assert!(opt_outs::lift(&mut conn, &lift).unwrap());
+    assert!(
+        !opt_outs::lift(&mut conn, &lift).unwrap(),
+        "lifting again changes nothing"
+    );
+    let remaining = opt_outs::applying_to(&mut conn, email.as_str(), &sender).unwrap();
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].opt_out.scope, Scope::Group(sender.group_id));
+    let kinds: Vec<String> = consent_events::table
+        .order(consent_events::id)
+        .select(consent_events::kind)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(kinds, ["opt_out", "opt_out", "opt_in"]);
+}
+
+async fn a_large_address_list_is_checked_in_one_query(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else {
+        return;
+    };
+    let pool = db.migrated_pool();
+    let mut conn = pool.get().unwrap();
+    let sender = hierarchy(&mut conn)[0];
+    // Far beyond SQLite's and PostgreSQL's bind-parameter limits: one parameter carries all.
+    let addresses: Vec<EmailAddress> = (0..70_000)
+        .map(|n| EmailAddress::parse(&format!("bulk{n}@example.com")).unwrap())
+        .collect();
+    for n in [3, 33_333, 69_999] {
+        let scope = sender.scope_at(Level::Client);
+        opt_outs::record(
+            &mut conn,
+            &event(sender.group_id, &addresses[n], scope, EventKind::OptOut),
+        )
+        .unwrap();
+    }
+    let found = opt_outs::suppressed_among(&mut conn, &sender, &addresses).unwrap();
+    let mut keys: Vec<&String> = found.keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "bulk33333@example.com",
+            "bulk3@example.com",
+            "bulk69999@example.com"
+        ]
+    );
+    assert!(found.values().all(|level| *level == Level::Client));
+}
