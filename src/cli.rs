@@ -90,6 +90,30 @@ pub struct Settings {
     #[arg(long, env = "OPTOUTS_BEHIND_PROXY", global = true)]
     pub behind_proxy: bool,
 
+    /// First wait before retrying an email the SMTP server refused for now (doubles per try).
+    #[arg(long, env = "OPTOUTS_MAIL_RETRY_BASE", default_value = "30s",
+          value_parser = humantime::parse_duration, global = true)]
+    pub mail_retry_base: Duration,
+
+    /// Longest wait between two tries of one email.
+    #[arg(long, env = "OPTOUTS_MAIL_RETRY_CAP", default_value = "1h",
+          value_parser = humantime::parse_duration, global = true)]
+    pub mail_retry_cap: Duration,
+
+    /// Tries before an email counts as failed.
+    #[arg(
+        long,
+        env = "OPTOUTS_MAIL_MAX_ATTEMPTS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub mail_max_attempts: i32,
+
+    /// How often the delivery worker looks for queued email when idle.
+    #[arg(long, env = "OPTOUTS_WORKER_POLL_INTERVAL", default_value = "2s",
+          value_parser = humantime::parse_duration, global = true)]
+    pub worker_poll_interval: Duration,
+
     /// Log filter, e.g. `info` or `optouts=debug,actix_web=info`.
     #[arg(long, env = "OPTOUTS_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -103,6 +127,8 @@ pub enum Command {
     Migrate,
     /// Load the demo data set (group "Acme Holdings"); running it again changes nothing.
     Demo,
+    /// Run only the delivery worker (no web server): sends queued email.
+    Worker,
     /// Manage staff logins.
     #[command(subcommand)]
     User(UserCommand),
@@ -119,6 +145,10 @@ pub struct ServeArgs {
     /// Load the demo data first when the database is empty.
     #[arg(long, env = "OPTOUTS_DEMO")]
     pub demo: bool,
+
+    /// Do not run the delivery worker in this process (run `optouts worker` elsewhere).
+    #[arg(long, env = "OPTOUTS_NO_WORKER")]
+    pub no_worker: bool,
 }
 
 #[derive(Subcommand)]

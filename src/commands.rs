@@ -8,8 +8,10 @@ use crate::cli::{Cli, ClientCommand, Command, GroupCommand, ServeArgs, UserAddAr
 use crate::config::Config;
 use crate::db::accounts::{self, NewStaffUser};
 use crate::domain::{EmailAddress, Role};
+use crate::mail::worker::DeliveryWorker;
 use crate::startup::{Application, ServerOptions, prepare_database};
 use crate::{demo, passwords, telemetry};
+use std::sync::Arc;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&cli.settings.log);
@@ -18,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(config, args).await,
         Command::Migrate => migrate(&config),
         Command::Demo => load_demo(&config),
+        Command::Worker => run_worker(config).await,
         Command::User(UserCommand::Add(args)) => add_user(&config, args),
         Command::Group(GroupCommand::Add { name }) => add_group(&config, &name),
         Command::Client(ClientCommand::Add { group, name }) => add_client(&config, &group, &name),
@@ -41,9 +44,36 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         base_url = %config.base_url,
         "starting"
     );
+    let worker = if args.no_worker {
+        None
+    } else {
+        Some(DeliveryWorker::new(pool.clone(), Arc::new(config.clone()))?.spawn())
+    };
     let app = Application::build(config, pool, ServerOptions::default())?;
     tracing::info!("listening on http://{}", app.address());
+    // actix stops the server on SIGINT/SIGTERM; then the worker finishes what it holds.
     app.run_until_stopped().await?;
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
+    Ok(())
+}
+
+/// The delivery worker alone, until SIGINT or SIGTERM.
+async fn run_worker(config: Config) -> anyhow::Result<()> {
+    let pool = prepare_database(&config)?;
+    let worker = DeliveryWorker::new(pool, Arc::new(config))?.spawn();
+    wait_for_shutdown_signal().await?;
+    worker.stop().await;
+    Ok(())
+}
+
+async fn wait_for_shutdown_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
     Ok(())
 }
 

@@ -24,6 +24,31 @@ pub struct Config {
     pub signing_keys: SigningKeys,
     /// Trust forwarding headers for the client's address (sign-in throttling).
     pub behind_proxy: bool,
+    pub delivery: DeliverySettings,
+}
+
+/// How the delivery worker paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    pub poll_interval: Duration,
+    /// First retry delay; doubles per attempt up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    pub max_attempts: i32,
+    /// Messages claimed per round.
+    pub batch_size: i64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(2),
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(3600),
+            max_attempts: 10,
+            batch_size: 50,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +92,13 @@ impl Config {
             },
             signing_keys,
             behind_proxy: settings.behind_proxy,
+            delivery: DeliverySettings {
+                poll_interval: settings.worker_poll_interval,
+                retry_base: settings.mail_retry_base,
+                retry_cap: settings.mail_retry_cap,
+                max_attempts: settings.mail_max_attempts.max(1),
+                ..DeliverySettings::default()
+            },
         })
     }
 

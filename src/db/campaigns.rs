@@ -1,10 +1,18 @@
-//! Campaigns. Composing, recipients and sending arrive with the campaigns issue.
+//! Campaigns, their recipients, and queueing a send.
 
+use chrono::NaiveDateTime;
+use diesel::dsl::exists;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use super::schema::campaigns;
-use super::{DbConnection, now};
-use crate::domain::{CampaignId, ClientId, GroupId, UserId};
+use super::contacts::lower;
+use super::schema::{
+    campaign_recipients, campaigns, clients, contacts, groups, messages, opt_outs, users,
+};
+use super::{DbConnection, now, write_transaction};
+use crate::domain::rights::ContactsVisible;
+use crate::domain::{CampaignId, ClientId, ContactId, GroupId, Level, Sender, UserId};
+use crate::on_each_backend;
 
 pub struct NewDraft<'a> {
     pub group_id: GroupId,
@@ -15,6 +23,87 @@ pub struct NewDraft<'a> {
     pub from_name: &'a str,
     pub body_text: &'a str,
     pub body_html: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub owner: Sender,
+    pub name: String,
+    pub subject: String,
+    pub from_name: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub owner_name: String,
+    pub client_name: String,
+    pub group_name: String,
+}
+
+type CampaignRow = (
+    (i64, i64, i64, i64),
+    (String, String, String, String, Option<String>, String),
+    (NaiveDateTime, Option<NaiveDateTime>),
+    (String, String, String),
+);
+
+impl From<CampaignRow> for Campaign {
+    fn from(row: CampaignRow) -> Self {
+        let (
+            (id, group, client, owner),
+            (name, subject, from_name, body_text, body_html, status),
+            (created_at, sent_at),
+            (owner_name, client_name, group_name),
+        ) = row;
+        Campaign {
+            id: CampaignId(id),
+            owner: Sender {
+                user_id: UserId(owner),
+                client_id: ClientId(client),
+                group_id: GroupId(group),
+            },
+            name,
+            subject,
+            from_name,
+            body_text,
+            body_html,
+            status,
+            created_at,
+            sent_at,
+            owner_name,
+            client_name,
+            group_name,
+        }
+    }
+}
+
+macro_rules! campaign_with_names {
+    () => {
+        campaigns::table
+            .inner_join(users::table)
+            .inner_join(clients::table)
+            .inner_join(groups::table)
+            .select((
+                (
+                    campaigns::id,
+                    campaigns::group_id,
+                    campaigns::client_id,
+                    campaigns::owner_user_id,
+                ),
+                (
+                    campaigns::name,
+                    campaigns::subject,
+                    campaigns::from_name,
+                    campaigns::body_text,
+                    campaigns::body_html,
+                    campaigns::status,
+                ),
+                (campaigns::created_at, campaigns::sent_at),
+                (users::display_name, clients::name, groups::name),
+            ))
+    };
 }
 
 pub fn find_by_owner_and_name(
@@ -50,4 +139,283 @@ pub fn create_draft(conn: &mut DbConnection, draft: &NewDraft<'_>) -> QueryResul
         .returning(campaigns::id)
         .get_result::<i64>(conn)
         .map(CampaignId)
+}
+
+pub fn find(conn: &mut DbConnection, id: CampaignId) -> QueryResult<Option<Campaign>> {
+    campaign_with_names!()
+        .filter(campaigns::id.eq(id.0))
+        .first::<CampaignRow>(conn)
+        .optional()
+        .map(|row| row.map(Campaign::from))
+}
+
+/// Campaigns a person sees, newest first, `limit` per page after `before` (an id).
+pub fn page(
+    conn: &mut DbConnection,
+    visible: ContactsVisible,
+    before: Option<CampaignId>,
+    limit: i64,
+) -> QueryResult<Vec<Campaign>> {
+    let mut query = campaign_with_names!().into_boxed();
+    query = match visible {
+        ContactsVisible::OwnedBy(user) => query.filter(campaigns::owner_user_id.eq(user.0)),
+        ContactsVisible::InClient(client) => query.filter(campaigns::client_id.eq(client.0)),
+        ContactsVisible::InGroup(group) => query.filter(campaigns::group_id.eq(group.0)),
+        ContactsVisible::Everywhere => query,
+        ContactsVisible::Nothing => return Ok(Vec::new()),
+    };
+    if let Some(before) = before {
+        query = query.filter(campaigns::id.lt(before.0));
+    }
+    query
+        .order(campaigns::id.desc())
+        .limit(limit)
+        .load::<CampaignRow>(conn)
+        .map(|rows| rows.into_iter().map(Campaign::from).collect())
+}
+
+/// Adds the owner's chosen contacts (others' ids are ignored); returns the ids added now.
+pub fn add_recipients(
+    conn: &mut DbConnection,
+    campaign: &Campaign,
+    contact_ids: &[ContactId],
+) -> QueryResult<Vec<ContactId>> {
+    let ids: Vec<i64> = contact_ids.iter().map(|c| c.0).collect();
+    let owned: Vec<i64> = contacts::table
+        .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
+        .filter(contacts::id.eq_any(ids))
+        .select(contacts::id)
+        .load(conn)?;
+    insert_recipients(conn, campaign.id, owned)
+}
+
+/// Adds every contact of the owner matching `search` (address or name); returns those added.
+pub fn add_matching(
+    conn: &mut DbConnection,
+    campaign: &Campaign,
+    search: &str,
+) -> QueryResult<Vec<ContactId>> {
+    let pattern = super::contacts::like_pattern(search);
+    let matching: Vec<i64> = contacts::table
+        .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
+        .filter(
+            contacts::email
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(contacts::name).like(pattern).escape('\\')),
+        )
+        .select(contacts::id)
+        .load(conn)?;
+    insert_recipients(conn, campaign.id, matching)
+}
+
+fn insert_recipients(
+    conn: &mut DbConnection,
+    campaign: CampaignId,
+    contact_ids: Vec<i64>,
+) -> QueryResult<Vec<ContactId>> {
+    write_transaction(conn, |conn| {
+        let at = now();
+        let mut added = Vec::new();
+        // Row by row inside one transaction: the multi-row form with `on_conflict` does not
+        // compile through the connection enum, and a person adds at most a few thousand.
+        for contact in contact_ids {
+            let values = (
+                campaign_recipients::campaign_id.eq(campaign.0),
+                campaign_recipients::contact_id.eq(contact),
+                campaign_recipients::status.eq("pending"),
+                campaign_recipients::added_at.eq(at),
+            );
+            let inserted =
+                on_each_backend!(conn, |c| diesel::insert_into(campaign_recipients::table)
+                    .values(values)
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+            if inserted == 1 {
+                added.push(ContactId(contact));
+            }
+        }
+        Ok(added)
+    })
+}
+
+/// A recipient row on the campaign page.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub contact_id: ContactId,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub suppressed_level: Option<Level>,
+    pub message_status: Option<String>,
+}
+
+/// One keyset page of recipients, ordered by address.
+pub fn recipients_page(
+    conn: &mut DbConnection,
+    campaign: CampaignId,
+    after: Option<(&str, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<Recipient>> {
+    let mut query = campaign_recipients::table
+        .inner_join(contacts::table)
+        .left_join(messages::table.on(messages::id.nullable().eq(campaign_recipients::message_id)))
+        .filter(campaign_recipients::campaign_id.eq(campaign.0))
+        .select((
+            contacts::id,
+            contacts::email,
+            contacts::name,
+            campaign_recipients::status,
+            campaign_recipients::suppressed_level,
+            messages::status.nullable(),
+        ))
+        .into_boxed();
+    if let Some((email, id)) = after {
+        query = query.filter(
+            contacts::email.gt(email.to_owned()).or(contacts::email
+                .eq(email.to_owned())
+                .and(contacts::id.gt(id))),
+        );
+    }
+    let rows = query
+        .order((contacts::email.asc(), contacts::id.asc()))
+        .limit(limit)
+        .load::<(i64, String, String, String, Option<String>, Option<String>)>(conn)?;
+    rows.into_iter()
+        .map(|(id, email, name, status, level, message_status)| {
+            Ok(Recipient {
+                contact_id: ContactId(id),
+                email,
+                name,
+                status,
+                suppressed_level: level
+                    .map(|l| l.parse::<Level>())
+                    .transpose()
+                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+                message_status,
+            })
+        })
+        .collect()
+}
+
+pub fn count_recipients(conn: &mut DbConnection, campaign: CampaignId) -> QueryResult<i64> {
+    campaign_recipients::table
+        .filter(campaign_recipients::campaign_id.eq(campaign.0))
+        .count()
+        .get_result(conn)
+}
+
+/// What a send did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    pub queued: usize,
+    pub suppressed: usize,
+}
+
+/// Queues the campaign: re-checks every recipient against the active opt-outs at this moment
+/// (set-based, broadest level first), records the suppressed ones with their level, and writes
+/// one outbox message per deliverable recipient — all in one transaction, so an opt-out
+/// committed before the send began is never sent to. `None` when the campaign is not a draft
+/// (already sent: a second click does nothing).
+pub fn queue_send(conn: &mut DbConnection, campaign: &Campaign) -> QueryResult<Option<Queued>> {
+    let id = campaign.id.0;
+    let sender = campaign.owner;
+    write_transaction(conn, |conn| {
+        let at = now();
+        let started = diesel::update(
+            campaigns::table
+                .filter(campaigns::id.eq(id))
+                .filter(campaigns::status.eq("draft")),
+        )
+        .set((
+            campaigns::status.eq("sent"),
+            campaigns::sent_at.eq(Some(at)),
+            campaigns::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+        if started == 0 {
+            return Ok(None);
+        }
+        let mut suppressed = 0;
+        for level in Level::ALL {
+            let scope_id = sender.scope_at(level).scope_id();
+            let blocking = opt_outs::table
+                .inner_join(contacts::table.on(contacts::email.eq(opt_outs::email)))
+                .filter(contacts::id.eq(campaign_recipients::contact_id))
+                .filter(opt_outs::group_id.eq(sender.group_id.0))
+                .filter(opt_outs::level.eq(level.as_str()))
+                .filter(opt_outs::scope_id.eq(scope_id));
+            suppressed += diesel::update(
+                campaign_recipients::table
+                    .filter(campaign_recipients::campaign_id.eq(id))
+                    .filter(campaign_recipients::status.eq("pending"))
+                    .filter(exists(blocking)),
+            )
+            .set((
+                campaign_recipients::status.eq("suppressed"),
+                campaign_recipients::suppressed_level.eq(Some(level.as_str())),
+            ))
+            .execute(conn)?;
+        }
+        let queued = queue_messages(conn, campaign, at)?;
+        Ok(Some(Queued { queued, suppressed }))
+    })
+}
+
+/// One outbox row per pending recipient, then the recipients point at their messages.
+fn queue_messages(
+    conn: &mut DbConnection,
+    campaign: &Campaign,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let sender = campaign.owner;
+    let pending = campaign_recipients::table
+        .inner_join(contacts::table)
+        .filter(campaign_recipients::campaign_id.eq(campaign.id.0))
+        .filter(campaign_recipients::status.eq("pending"))
+        .select((
+            "campaign".into_sql::<Text>(),
+            sender.group_id.0.into_sql::<BigInt>(),
+            Some(sender.client_id.0).into_sql::<Nullable<BigInt>>(),
+            Some(sender.user_id.0).into_sql::<Nullable<BigInt>>(),
+            Some(campaign.id.0).into_sql::<Nullable<BigInt>>(),
+            contacts::id.nullable(),
+            contacts::email,
+            "queued".into_sql::<Text>(),
+            at.into_sql::<Timestamp>(),
+            at.into_sql::<Timestamp>(),
+            at.into_sql::<Timestamp>(),
+        ));
+    let queued = diesel::insert_into(messages::table)
+        .values(pending)
+        .into_columns((
+            messages::kind,
+            messages::group_id,
+            messages::client_id,
+            messages::sender_user_id,
+            messages::campaign_id,
+            messages::contact_id,
+            messages::to_email,
+            messages::status,
+            messages::next_attempt_at,
+            messages::created_at,
+            messages::updated_at,
+        ))
+        .execute(conn)?;
+    let message_of_recipient = messages::table
+        .filter(messages::campaign_id.eq(campaign.id.0))
+        .filter(messages::contact_id.eq(campaign_recipients::contact_id.nullable()))
+        .select(messages::id.nullable())
+        .single_value();
+    diesel::update(
+        campaign_recipients::table
+            .filter(campaign_recipients::campaign_id.eq(campaign.id.0))
+            .filter(campaign_recipients::status.eq("pending")),
+    )
+    .set((
+        campaign_recipients::status.eq("queued"),
+        campaign_recipients::message_id.eq(message_of_recipient.assume_not_null().nullable()),
+    ))
+    .execute(conn)?;
+    Ok(queued)
 }

@@ -125,7 +125,7 @@ pub fn page(
         ContactsVisible::Nothing => return Ok(Vec::new()),
     };
     if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        let pattern = like_pattern(term);
         query = query.filter(
             contacts::email
                 .like(pattern.clone())
@@ -145,6 +145,11 @@ pub fn page(
         .limit(limit)
         .load::<ContactRow>(conn)
         .map(|rows| rows.into_iter().map(Contact::from).collect())
+}
+
+/// A case-insensitive "contains" pattern for LIKE on lower-cased columns.
+pub fn like_pattern(term: &str) -> String {
+    format!("%{}%", escape_like(&term.trim().to_lowercase()))
 }
 
 /// `%`, `_` and `\` typed by a person match themselves, not any text.

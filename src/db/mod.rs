@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod consent_events;
 pub mod contacts;
 pub mod login_failures;
+pub mod messages;
 pub mod opt_outs;
 pub mod revoked_sessions;
 

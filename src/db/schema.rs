@@ -195,3 +195,5 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 diesel::joinable!(contacts -> clients (client_id));
 diesel::joinable!(contacts -> groups (group_id));
+diesel::joinable!(campaigns -> clients (client_id));
+diesel::joinable!(campaigns -> groups (group_id));

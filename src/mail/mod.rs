@@ -1,6 +1,10 @@
-//! Email: where it goes (the transport URL). Message building, the transports and the
-//! delivery worker arrive with the campaigns issue.
+//! Email: the transport URL, the transports, building messages, and the delivery worker that
+//! sends what the outbox (`messages`) holds.
 
+pub mod campaign_email;
+pub mod transport;
 mod url;
+pub mod worker;
 
+pub use transport::{Mailer, SendFailure};
 pub use url::MailUrl;

@@ -5,8 +5,10 @@
 //! email address.
 
 mod keys;
+mod links;
 
 pub use keys::SigningKeys;
+pub use links::{UNSUBSCRIBE_LINK_LIFETIME, UnsubscribeClaims};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode};

@@ -12,11 +12,18 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: &[Asset] = &[Asset {
-    path: "app.css",
-    content_type: "text/css; charset=utf-8",
-    body: include_str!("../../static/app.css"),
-}];
+const ASSETS: &[Asset] = &[
+    Asset {
+        path: "app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../static/app.css"),
+    },
+    Asset {
+        path: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/app.js"),
+    },
+];
 
 #[get("/static/{path}")]
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {

@@ -1,8 +1,10 @@
 //! HTTP: handlers (one module per area), middleware and error pages. Handlers parse input into
 //! domain types, call db and mail functions, and render a template.
 
+pub mod activity_emails;
 pub mod assets;
 pub mod auth;
+pub mod campaigns;
 pub mod contacts;
 pub mod csrf;
 pub mod errors;
@@ -13,6 +15,7 @@ pub mod request_log;
 pub mod security_headers;
 pub mod session;
 pub mod state;
+pub mod unsubscribe;
 
 use actix_web::web;
 
@@ -29,6 +32,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(health::routes)
         .configure(auth::routes)
         .configure(contacts::routes)
+        .configure(campaigns::routes)
+        .configure(activity_emails::routes)
+        .configure(unsubscribe::routes)
         .configure(pages::routes);
 }
 

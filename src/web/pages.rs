@@ -44,7 +44,6 @@ struct Placeholder {
 }
 
 const ADMINS: &[Role] = &[Role::ClientAdmin, Role::GroupAdmin];
-const SENDERS: &[Role] = &[Role::User, Role::ClientAdmin, Role::GroupAdmin];
 
 fn render(signed_in: &SignedIn, page: Placeholder) -> Result<PlaceholderPage, AppError> {
     if !page.allowed.contains(&signed_in.account.user.role) {
@@ -59,21 +58,6 @@ fn render(signed_in: &SignedIn, page: Placeholder) -> Result<PlaceholderPage, Ap
     })
 }
 
-#[get("/campaigns")]
-async fn campaigns(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
-    render(
-        &signed_in,
-        Placeholder {
-            area: Area::Campaigns,
-            allowed: SENDERS,
-            title: "Campaigns",
-            breadcrumb: "Campaigns",
-            summary: "Compose campaigns and add contacts; opted-out contacts are never sent to.",
-            coming: "composing, adding recipients with the opted-out warning, and sending.",
-        },
-    )
-}
-
 #[get("/admin/activity/opt-outs")]
 async fn activity_opt_outs(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
     render(
@@ -85,21 +69,6 @@ async fn activity_opt_outs(signed_in: SignedIn) -> Result<PlaceholderPage, AppEr
             breadcrumb: "Admin › Activity › Opt outs",
             summary: "Every opt-out you may see, at group, client and user level.",
             coming: "the filtered list, CSV export and import.",
-        },
-    )
-}
-
-#[get("/admin/activity/emails")]
-async fn activity_emails(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
-    render(
-        &signed_in,
-        Placeholder {
-            area: Area::ActivityEmails,
-            allowed: ADMINS,
-            title: "Emails",
-            breadcrumb: "Admin › Activity › Emails",
-            summary: "The delivery log: every email sent, queued or failed.",
-            coming: "the delivery log with its statuses and retries.",
         },
     )
 }
@@ -136,9 +105,7 @@ async fn support(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
-        .service(campaigns)
         .service(activity_opt_outs)
-        .service(activity_emails)
         .service(settings)
         .service(support);
 }

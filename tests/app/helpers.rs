@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use optouts::config::{Config, SessionSettings};
+use optouts::config::{Config, DeliverySettings, SessionSettings};
 use optouts::db::{self, DatabaseUrl, DbPool};
 use optouts::mail::MailUrl;
 use optouts::startup::{Application, ServerOptions};
@@ -152,6 +152,13 @@ pub fn test_config(db: &TestDatabase, port: u16) -> Config {
         },
         signing_keys: SigningKeys::generate().unwrap(),
         behind_proxy: false,
+        delivery: DeliverySettings {
+            poll_interval: Duration::from_millis(100),
+            retry_base: Duration::from_millis(200),
+            retry_cap: Duration::from_secs(1),
+            max_attempts: 10,
+            batch_size: 20,
+        },
     }
 }
 

@@ -64,8 +64,11 @@ CREATE TABLE messages (
 -- The delivery worker's claim query: due rows in order.
 CREATE INDEX messages_due ON messages (status, next_attempt_at, id);
 CREATE INDEX messages_by_campaign ON messages (campaign_id, status);
+-- Linking recipients to their messages when a send is queued.
+CREATE INDEX messages_by_campaign_contact ON messages (campaign_id, contact_id);
 -- Admin › Activity › Emails, newest first, per group.
 CREATE INDEX messages_group_recent ON messages (group_id, created_at, id);
+CREATE INDEX messages_client_recent ON messages (client_id, created_at, id);
 
 CREATE TABLE campaign_recipients (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -8,6 +8,8 @@ mod list;
 mod opt_out;
 mod view;
 
+pub use view::when;
+
 use actix_web::web;
 
 use super::errors::AppError;

@@ -1,0 +1,445 @@
+//! The outbox and delivery log in one table. Rows are written in the transaction of the state
+//! change that caused them; delivery workers claim, send and mark them.
+//!
+//! Claiming: PostgreSQL uses `FOR UPDATE SKIP LOCKED`, so workers in several processes never
+//! take the same row; SQLite (one writer at a time) claims with one UPDATE in a `BEGIN
+//! IMMEDIATE` transaction. A claim expires: rows a crashed worker held go back to the queue.
+//! Every mark is guarded by the claim, so a worker whose claim expired cannot overwrite the
+//! outcome of the worker that took the row over.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::schema::{campaign_recipients, campaigns, clients, groups, messages, users};
+use super::{DbConnection, now, write_transaction};
+use crate::domain::{CampaignId, ClientId, GroupId, Level, MessageId, Sender, UserId};
+
+pub const KIND_CAMPAIGN: &str = "campaign";
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Claims up to `batch` due messages for `worker` until `claim_until`; returns their ids.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    worker: &str,
+    batch: i64,
+    claim_until: NaiveDateTime,
+) -> QueryResult<Vec<MessageId>> {
+    let at = now();
+    let rows: Vec<ClaimedRow> = match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(
+            "UPDATE messages SET status = 'sending', claimed_by = $1, claim_expires_at = $2,
+                    attempts = attempts + 1, updated_at = $3
+             WHERE id IN (SELECT id FROM messages
+                          WHERE status = 'queued' AND next_attempt_at <= $3
+                          ORDER BY next_attempt_at, id LIMIT $4
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+        )
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(claim_until)
+        .bind::<Timestamp, _>(at)
+        .bind::<BigInt, _>(batch)
+        .load(c)?,
+        DbConnection::Sqlite(_) => write_transaction(conn, |conn| {
+            let DbConnection::Sqlite(c) = conn else {
+                unreachable!("matched SQLite above")
+            };
+            diesel::sql_query(
+                "UPDATE messages SET status = 'sending', claimed_by = ?, claim_expires_at = ?,
+                        attempts = attempts + 1, updated_at = ?
+                 WHERE id IN (SELECT id FROM messages
+                              WHERE status = 'queued' AND next_attempt_at <= ?
+                              ORDER BY next_attempt_at, id LIMIT ?)
+                 RETURNING id",
+            )
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(claim_until)
+            .bind::<Timestamp, _>(at)
+            .bind::<Timestamp, _>(at)
+            .bind::<BigInt, _>(batch)
+            .load(c)
+        })?,
+    };
+    let mut ids: Vec<MessageId> = rows.into_iter().map(|r| MessageId(r.id)).collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Puts rows whose claim expired (their worker died) back in the queue.
+pub fn recover_expired_claims(conn: &mut DbConnection) -> QueryResult<usize> {
+    let at = now();
+    diesel::update(
+        messages::table
+            .filter(messages::status.eq("sending"))
+            .filter(messages::claim_expires_at.lt(at)),
+    )
+    .set((
+        messages::status.eq("queued"),
+        messages::claimed_by.eq(None::<String>),
+        messages::claim_expires_at.eq(None::<NaiveDateTime>),
+        messages::updated_at.eq(at),
+    ))
+    .execute(conn)
+}
+
+/// On shutdown: gives back every row this worker claimed but did not finish.
+pub fn release(conn: &mut DbConnection, worker: &str) -> QueryResult<usize> {
+    diesel::update(
+        messages::table
+            .filter(messages::status.eq("sending"))
+            .filter(messages::claimed_by.eq(worker)),
+    )
+    .set((
+        messages::status.eq("queued"),
+        messages::claimed_by.eq(None::<String>),
+        messages::claim_expires_at.eq(None::<NaiveDateTime>),
+        // The try never happened.
+        messages::attempts.eq(messages::attempts - 1),
+        messages::updated_at.eq(now()),
+    ))
+    .execute(conn)
+}
+
+/// What the worker needs to build and send one campaign email.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: MessageId,
+    pub kind: String,
+    pub to_email: String,
+    pub attempts: i32,
+    pub sender: Sender,
+    pub sender_email: String,
+    pub sender_name: String,
+    pub client_name: String,
+    pub group_name: String,
+    pub campaign: Option<CampaignContent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CampaignContent {
+    pub id: CampaignId,
+    pub subject: String,
+    pub from_name: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+}
+
+type DeliveryRow = (
+    (i64, String, String, i32, i64, Option<i64>, Option<i64>),
+    (String, String),
+    String,
+    String,
+    Option<(i64, String, String, String, Option<String>)>,
+);
+
+/// The claimed message with its sender and campaign, if this worker still holds it.
+pub fn load_claimed(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+) -> QueryResult<Option<Delivery>> {
+    let row = messages::table
+        .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
+        .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
+        .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
+        .left_join(campaigns::table.on(campaigns::id.nullable().eq(messages::campaign_id)))
+        .filter(messages::id.eq(id.0))
+        .filter(messages::status.eq("sending"))
+        .filter(messages::claimed_by.eq(worker))
+        .select((
+            (
+                messages::id,
+                messages::kind,
+                messages::to_email,
+                messages::attempts,
+                messages::group_id,
+                messages::client_id,
+                messages::sender_user_id,
+            ),
+            (users::email, users::display_name),
+            clients::name,
+            groups::name,
+            (
+                campaigns::id,
+                campaigns::subject,
+                campaigns::from_name,
+                campaigns::body_text,
+                campaigns::body_html,
+            )
+                .nullable(),
+        ))
+        .first::<DeliveryRow>(conn)
+        .optional()?;
+    Ok(row.and_then(
+        |(
+            (id, kind, to_email, attempts, group, client, user),
+            (sender_email, sender_name),
+            client_name,
+            group_name,
+            campaign,
+        )| {
+            Some(Delivery {
+                id: MessageId(id),
+                kind,
+                to_email,
+                attempts,
+                sender: Sender {
+                    user_id: UserId(user?),
+                    client_id: ClientId(client?),
+                    group_id: GroupId(group),
+                },
+                sender_email,
+                sender_name,
+                client_name,
+                group_name,
+                campaign: campaign.map(|(id, subject, from_name, body_text, body_html)| {
+                    CampaignContent {
+                        id: CampaignId(id),
+                        subject,
+                        from_name,
+                        body_text,
+                        body_html,
+                    }
+                }),
+            })
+        },
+    ))
+}
+
+/// The row, while this worker holds its claim.
+type Held<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<ById, diesel::dsl::Eq<messages::status, &'static str>>,
+    diesel::dsl::Eq<messages::claimed_by, &'a str>,
+>;
+type ById = diesel::dsl::Filter<messages::table, diesel::dsl::Eq<messages::id, i64>>;
+
+fn held(id: MessageId, worker: &str) -> Held<'_> {
+    messages::table
+        .filter(messages::id.eq(id.0))
+        .filter(messages::status.eq("sending"))
+        .filter(messages::claimed_by.eq(worker))
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: MessageId, worker: &str) -> QueryResult<bool> {
+    let at = now();
+    diesel::update(held(id, worker))
+        .set((
+            messages::status.eq("sent"),
+            messages::sent_at.eq(Some(at)),
+            messages::last_error.eq(None::<String>),
+            messages::claimed_by.eq(None::<String>),
+            messages::claim_expires_at.eq(None::<NaiveDateTime>),
+            messages::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// A transient failure: back to the queue until `next_attempt_at`, keeping the error.
+pub fn schedule_retry(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<bool> {
+    diesel::update(held(id, worker))
+        .set((
+            messages::status.eq("queued"),
+            messages::next_attempt_at.eq(next_attempt_at),
+            messages::last_error.eq(Some(error)),
+            messages::claimed_by.eq(None::<String>),
+            messages::claim_expires_at.eq(None::<NaiveDateTime>),
+            messages::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// A permanent failure (or too many tries): kept with the server's reply.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+    error: &str,
+) -> QueryResult<bool> {
+    diesel::update(held(id, worker))
+        .set((
+            messages::status.eq("failed"),
+            messages::last_error.eq(Some(error)),
+            messages::claimed_by.eq(None::<String>),
+            messages::claim_expires_at.eq(None::<NaiveDateTime>),
+            messages::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// An opt-out arrived between queueing and sending: the message is never sent, and the
+/// campaign's recipient row records why.
+pub fn mark_suppressed(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+    level: Level,
+) -> QueryResult<bool> {
+    write_transaction(conn, |conn| {
+        let updated = diesel::update(held(id, worker))
+            .set((
+                messages::status.eq("suppressed"),
+                messages::last_error.eq(Some(format!("opted out at {level} level before sending"))),
+                messages::claimed_by.eq(None::<String>),
+                messages::claim_expires_at.eq(None::<NaiveDateTime>),
+                messages::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        diesel::update(campaign_recipients::table.filter(campaign_recipients::message_id.eq(id.0)))
+            .set((
+                campaign_recipients::status.eq("suppressed"),
+                campaign_recipients::suppressed_level.eq(Some(level.as_str())),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+}
+
+/// Message counts of a campaign by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub queued: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub suppressed: i64,
+}
+
+pub fn counts_for_campaign(
+    conn: &mut DbConnection,
+    campaign: CampaignId,
+) -> QueryResult<StatusCounts> {
+    let rows = messages::table
+        .filter(messages::campaign_id.eq(campaign.0))
+        .group_by(messages::status)
+        .select((messages::status, diesel::dsl::count_star()))
+        .load::<(String, i64)>(conn)?;
+    let mut counts = StatusCounts::default();
+    for (status, n) in rows {
+        match status.as_str() {
+            "queued" => counts.queued = n,
+            "sending" => counts.sending = n,
+            "sent" => counts.sent = n,
+            "failed" => counts.failed = n,
+            "suppressed" => counts.suppressed = n,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// Whose delivery log a person sees.
+#[derive(Debug, Clone, Copy)]
+pub enum LogScope {
+    Group(GroupId),
+    Client(ClientId),
+}
+
+/// One line of Admin › Activity › Emails.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub id: MessageId,
+    pub kind: String,
+    pub to_email: String,
+    pub campaign_name: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+type LogRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    i32,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+/// The delivery log newest first, keyset pages after `(created_at, id)`.
+pub fn log_page(
+    conn: &mut DbConnection,
+    scope: LogScope,
+    after: Option<(NaiveDateTime, MessageId)>,
+    limit: i64,
+) -> QueryResult<Vec<LogEntry>> {
+    let mut query = messages::table
+        .left_join(campaigns::table.on(campaigns::id.nullable().eq(messages::campaign_id)))
+        .select((
+            messages::id,
+            messages::kind,
+            messages::to_email,
+            campaigns::name.nullable(),
+            messages::status,
+            messages::attempts,
+            messages::last_error,
+            messages::created_at,
+            messages::updated_at,
+            messages::sent_at,
+        ))
+        .into_boxed();
+    query = match scope {
+        LogScope::Group(group) => query.filter(messages::group_id.eq(group.0)),
+        LogScope::Client(client) => query.filter(messages::client_id.eq(client.0)),
+    };
+    if let Some((at, id)) = after {
+        query = query.filter(
+            messages::created_at
+                .lt(at)
+                .or(messages::created_at.eq(at).and(messages::id.lt(id.0))),
+        );
+    }
+    let rows = query
+        .order((messages::created_at.desc(), messages::id.desc()))
+        .limit(limit)
+        .load::<LogRow>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                kind,
+                to_email,
+                campaign_name,
+                status,
+                attempts,
+                last_error,
+                created_at,
+                updated_at,
+                sent_at,
+            )| LogEntry {
+                id: MessageId(id),
+                kind,
+                to_email,
+                campaign_name,
+                status,
+                attempts,
+                last_error,
+                created_at,
+                updated_at,
+                sent_at,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,229 @@
+//! The delivery worker: claims queued messages, checks suppression once more just before
+//! sending (an opt-out between queueing and sending wins), sends with lettre, and marks each
+//! message sent, retried later (exponential back-off with a cap) or failed with the server's
+//! reply. On shutdown it finishes the message in hand and gives back the rest of its claim.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+use super::campaign_email::{self, CampaignEmail};
+use super::{Mailer, SendFailure};
+use crate::config::Config;
+use crate::db::messages::{self, Delivery};
+use crate::db::{DbConnection, DbPool, now, opt_outs};
+use crate::domain::MessageId;
+
+/// A claimed message must be finished within this time, or another worker takes it over.
+const CLAIM_DURATION: Duration = Duration::from_secs(10 * 60);
+
+pub struct DeliveryWorker {
+    pool: DbPool,
+    config: Arc<Config>,
+    mailer: Mailer,
+    /// Unique per worker: claims are made and checked under this name.
+    name: String,
+}
+
+/// Stops a running worker; dropping it stops the worker too.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Asks the worker to stop and waits until it has released its claims.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.done.await;
+    }
+}
+
+impl DeliveryWorker {
+    pub fn new(pool: DbPool, config: Arc<Config>) -> anyhow::Result<Self> {
+        let mailer = Mailer::from_url(&config.mail)?;
+        let name = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Ok(Self {
+            pool,
+            config,
+            mailer,
+            name,
+        })
+    }
+
+    /// Runs the worker on the current runtime until the handle says stop.
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop, stopped) = watch::channel(false);
+        let done = tokio::spawn(self.run(stopped));
+        WorkerHandle { stop, done }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.name, mail = %self.config.mail.redacted(), "delivery worker started");
+        while !*stopped.borrow() {
+            let claimed = match self.claim().await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "delivery worker: claim failed");
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.delivery.poll_interval) => {}
+                    _ = stopped.changed() => {}
+                }
+                continue;
+            }
+            for id in claimed {
+                if *stopped.borrow() {
+                    break;
+                }
+                if let Err(error) = self.deliver(id).await {
+                    tracing::error!(message = %id, error = %format!("{error:#}"), "delivery failed unexpectedly");
+                }
+            }
+        }
+        let name = self.name.clone();
+        match self.db(move |conn| messages::release(conn, &name)).await {
+            Ok(released) => {
+                tracing::info!(worker = %self.name, released, "delivery worker stopped")
+            }
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "delivery worker: release failed")
+            }
+        }
+    }
+
+    async fn claim(&self) -> anyhow::Result<Vec<MessageId>> {
+        let name = self.name.clone();
+        let batch = self.config.delivery.batch_size;
+        let claim_until = now() + chrono::Duration::from_std(CLAIM_DURATION)?;
+        self.db(move |conn| {
+            messages::recover_expired_claims(conn)?;
+            messages::claim_due(conn, &name, batch, claim_until)
+        })
+        .await
+    }
+
+    async fn deliver(&self, id: MessageId) -> anyhow::Result<()> {
+        let name = self.name.clone();
+        let Some(delivery) = self
+            .db(move |conn| messages::load_claimed(conn, id, &name))
+            .await?
+        else {
+            return Ok(()); // no longer ours (claim expired and taken over)
+        };
+        if let Some(level) = self.suppressed_now(&delivery).await? {
+            let name = self.name.clone();
+            self.db(move |conn| messages::mark_suppressed(conn, id, &name, level))
+                .await?;
+            tracing::info!(message = %id, %level, "not sent: opted out after queueing");
+            return Ok(());
+        }
+        let email = self.build(&delivery)?;
+        let domain = recipient_domain(&delivery.to_email).to_owned();
+        let outcome = self.mailer.send(email).await;
+        let name = self.name.clone();
+        match outcome {
+            Ok(()) => {
+                self.db(move |conn| messages::mark_sent(conn, id, &name))
+                    .await?;
+                tracing::info!(message = %id, recipient_domain = %domain, "sent");
+            }
+            Err(SendFailure::Transient(error))
+                if delivery.attempts < self.config.delivery.max_attempts =>
+            {
+                let wait = backoff(&self.config, delivery.attempts);
+                let next = now() + chrono::Duration::from_std(wait)?;
+                tracing::warn!(message = %id, recipient_domain = %domain, attempt = delivery.attempts, retry_in = ?wait, error = %error, "send failed; will retry");
+                self.db(move |conn| messages::schedule_retry(conn, id, &name, next, &error))
+                    .await?;
+            }
+            Err(SendFailure::Transient(error) | SendFailure::Permanent(error)) => {
+                tracing::warn!(message = %id, recipient_domain = %domain, attempt = delivery.attempts, error = %error, "send failed for good");
+                self.db(move |conn| messages::mark_failed(conn, id, &name, &error))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The broadest opt-out that blocks this message right now, if any.
+    async fn suppressed_now(
+        &self,
+        delivery: &Delivery,
+    ) -> anyhow::Result<Option<crate::domain::Level>> {
+        let (email, sender) = (delivery.to_email.clone(), delivery.sender);
+        let applying = self
+            .db(move |conn| opt_outs::applying_to(conn, &email, &sender))
+            .await?;
+        Ok(applying.first().map(|o| o.opt_out.scope.level()))
+    }
+
+    fn build(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+        let campaign = delivery.campaign.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "message {} of kind {} has no campaign",
+                delivery.id,
+                delivery.kind
+            )
+        })?;
+        let token = self.config.signing_keys.unsubscribe_token(delivery.id);
+        let unsubscribe_url = self.config.public_link(&format!("/u/{token}"));
+        let domain = self
+            .config
+            .base_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_owned();
+        campaign_email::build(&CampaignEmail {
+            message_id: delivery.id,
+            from_name: &campaign.from_name,
+            from_address: &delivery.sender_email,
+            to: &delivery.to_email,
+            subject: &campaign.subject,
+            body_text: &campaign.body_text,
+            body_html: campaign.body_html.as_deref(),
+            unsubscribe_url: &unsubscribe_url,
+            sender_name: &delivery.sender_name,
+            client_name: &delivery.client_name,
+            group_name: &delivery.group_name,
+            list_id: format!(
+                "{} <client-{}.group-{}.{domain}>",
+                delivery.client_name, delivery.sender.client_id, delivery.sender.group_id
+            ),
+            domain: &domain,
+        })
+    }
+
+    async fn db<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(&mut DbConnection) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            Ok(work(&mut conn)?)
+        })
+        .await?
+    }
+}
+
+/// The wait after the n-th failed try: base × 2^(n-1), at most the cap.
+pub fn backoff(config: &Config, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    config
+        .delivery
+        .retry_base
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(config.delivery.retry_cap)
+}
+
+/// What logs may show of a recipient: the domain only.
+fn recipient_domain(address: &str) -> &str {
+    address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+}

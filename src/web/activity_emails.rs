@@ -1,0 +1,129 @@
+//! Admin › Activity › Emails: the delivery log of the outbox, newest first, scoped by rights
+//! (a group admin the group's, a client admin the client's).
+
+use actix_web::{get, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+
+use super::contacts::when;
+use super::errors::AppError;
+use super::layout::{Area, Chrome};
+use super::session::SignedIn;
+use super::state::AppState;
+use crate::db::messages::{self, LogEntry, LogScope};
+use crate::domain::{MessageId, Person, Role};
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Deserialize)]
+pub struct LogQuery {
+    after: Option<String>,
+}
+
+pub struct LogRowView {
+    pub kind: &'static str,
+    pub recipient: String,
+    pub campaign: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: String,
+    pub created: String,
+    pub updated: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "activity/emails.html")]
+pub struct EmailsPage {
+    chrome: Chrome,
+    rows: Vec<LogRowView>,
+    next_cursor: Option<String>,
+    is_later_page: bool,
+}
+
+fn scope_of(person: &Person) -> Result<LogScope, AppError> {
+    match (person.role, person.group_id, person.client_id) {
+        (Role::GroupAdmin, Some(group), _) => Ok(LogScope::Group(group)),
+        (Role::ClientAdmin, _, Some(client)) => Ok(LogScope::Client(client)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+#[get("/admin/activity/emails")]
+async fn emails(
+    signed_in: SignedIn,
+    query: web::Query<LogQuery>,
+    state: web::Data<AppState>,
+) -> Result<EmailsPage, AppError> {
+    let scope = scope_of(&signed_in.person())?;
+    let after = query.after.as_deref().map(decode_cursor).transpose()?;
+    let is_later_page = after.is_some();
+    let mut page = state
+        .db(move |conn| messages::log_page(conn, scope, after, PAGE_SIZE as i64 + 1))
+        .await?;
+    let next_cursor = if page.len() > PAGE_SIZE {
+        page.truncate(PAGE_SIZE);
+        page.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(EmailsPage {
+        chrome: Chrome::signed_in(
+            &signed_in.account,
+            signed_in.csrf_token(),
+            Area::ActivityEmails,
+        ),
+        rows: page.iter().map(row_view).collect(),
+        next_cursor,
+        is_later_page,
+    })
+}
+
+fn row_view(entry: &LogEntry) -> LogRowView {
+    LogRowView {
+        kind: match entry.kind.as_str() {
+            "campaign" => "Campaign",
+            "opt_out_confirmation" => "Opt-out confirmation",
+            "opt_in_request" => "Opt-in request",
+            _ => "Email",
+        },
+        recipient: entry.to_email.clone(),
+        campaign: entry.campaign_name.clone().unwrap_or_default(),
+        status: entry.status.clone(),
+        attempts: entry.attempts,
+        last_error: entry.last_error.clone().unwrap_or_default(),
+        created: when(&entry.created_at),
+        updated: entry
+            .sent_at
+            .as_ref()
+            .map_or_else(|| when(&entry.updated_at), when),
+    }
+}
+
+/// Opaque to the browser: base64url of "microseconds:id".
+fn encode_cursor(entry: &LogEntry) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}",
+        entry.created_at.and_utc().timestamp_micros(),
+        entry.id.0
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Result<(chrono::NaiveDateTime, MessageId), AppError> {
+    let bad = || {
+        AppError::BadRequest("That page link is damaged. Start again from the first page.".into())
+    };
+    let text =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (micros, id) = text.split_once(':').ok_or_else(bad)?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
+        .ok_or_else(bad)?
+        .naive_utc();
+    Ok((at, MessageId(id.parse().map_err(|_| bad())?)))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(emails);
+}

@@ -1,0 +1,213 @@
+//! `GET /campaigns/{id}`: the campaign, its counts, its recipients (opted-out ones struck
+//! through with the level), and for its sender the contact picker and the send button.
+
+use actix_web::{get, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::load_visible;
+use crate::db::campaigns::{self, Campaign, Recipient};
+use crate::db::contacts::{self, Contact};
+use crate::db::messages::{self, StatusCounts};
+use crate::db::opt_outs;
+use crate::domain::rights::ContactsVisible;
+use crate::domain::{ContactId, Level};
+use crate::web::contacts::when;
+use crate::web::errors::AppError;
+use crate::web::layout::{Area, Chrome};
+use crate::web::session::SignedIn;
+use crate::web::state::AppState;
+
+const RECIPIENTS_SHOWN: i64 = 200;
+const PICKER_SIZE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    pub q: Option<String>,
+    pub sent: Option<String>,
+}
+
+pub struct RecipientView {
+    pub email: String,
+    pub name: String,
+    pub badge: Option<String>,
+    pub state: String,
+}
+
+pub struct PickerRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub badge: Option<String>,
+    pub already_added: bool,
+}
+
+/// The popup after adding contacts of whom some are opted out.
+pub struct SuppressedDialog {
+    pub added: usize,
+    pub blocked: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "campaigns/detail.html")]
+pub struct CampaignPage {
+    chrome: Chrome,
+    id: i64,
+    name: String,
+    subject: String,
+    from: String,
+    owner: String,
+    body_text: String,
+    body_html: Option<String>,
+    is_draft: bool,
+    sent_at: Option<String>,
+    is_owner: bool,
+    recipients: Vec<RecipientView>,
+    recipient_count: i64,
+    suppressed_count: usize,
+    counts: StatusCounts,
+    search: String,
+    picker: Vec<PickerRow>,
+    notice: Option<String>,
+    dialog: Option<SuppressedDialog>,
+}
+
+#[get("/campaigns/{id}")]
+pub async fn detail(
+    signed_in: SignedIn,
+    path: web::Path<i64>,
+    query: web::Query<DetailQuery>,
+    state: web::Data<AppState>,
+) -> Result<CampaignPage, AppError> {
+    let campaign = load_visible(&state, &signed_in.person(), path.into_inner()).await?;
+    render(&state, &signed_in, campaign, query.into_inner(), None).await
+}
+
+pub async fn render(
+    state: &AppState,
+    signed_in: &SignedIn,
+    campaign: Campaign,
+    query: DetailQuery,
+    dialog: Option<SuppressedDialog>,
+) -> Result<CampaignPage, AppError> {
+    let is_owner = campaign.owner.user_id == signed_in.user_id();
+    let is_draft = campaign.status == "draft";
+    let search = query
+        .q
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(200)
+        .collect::<String>();
+    let (id, owner) = (campaign.id, campaign.owner);
+    let term = search.clone();
+    let show_picker = is_owner && is_draft;
+    let (recipients, recipient_count, counts, picker, suppressed) = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            let recipients = campaigns::recipients_page(conn, id, None, RECIPIENTS_SHOWN)?;
+            let count = campaigns::count_recipients(conn, id)?;
+            let counts = messages::counts_for_campaign(conn, id)?;
+            let picker = if show_picker {
+                contacts::page(
+                    conn,
+                    ContactsVisible::OwnedBy(owner.user_id),
+                    Some(&term),
+                    None,
+                    PICKER_SIZE,
+                )?
+            } else {
+                Vec::new()
+            };
+            // Before sending, suppression is live: check recipients and picker rows now.
+            let mut ids: Vec<ContactId> = picker.iter().map(|c| c.id).collect();
+            ids.extend(recipients.iter().map(|r| r.contact_id));
+            let suppressed = opt_outs::broadest_for_contacts(conn, &ids)?;
+            Ok((recipients, count, counts, picker, suppressed))
+        })
+        .await?;
+    let added: std::collections::HashSet<ContactId> =
+        recipients.iter().map(|r| r.contact_id).collect();
+    let recipient_views: Vec<RecipientView> = recipients
+        .iter()
+        .map(|r| recipient_view(r, is_draft, suppressed.get(&r.contact_id).copied()))
+        .collect();
+    let suppressed_count = recipient_views.iter().filter(|r| r.badge.is_some()).count();
+    let notice = query
+        .sent
+        .is_some()
+        .then(|| "The campaign is queued: emails go out now.".to_owned());
+    Ok(CampaignPage {
+        chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Campaigns),
+        id: campaign.id.0,
+        name: campaign.name,
+        subject: campaign.subject,
+        from: campaign.from_name,
+        owner: format!(
+            "{} · {} · {}",
+            campaign.owner_name, campaign.client_name, campaign.group_name
+        ),
+        body_text: campaign.body_text,
+        body_html: campaign.body_html,
+        is_draft,
+        sent_at: campaign.sent_at.as_ref().map(when),
+        is_owner,
+        recipients: recipient_views,
+        recipient_count,
+        suppressed_count,
+        counts,
+        search,
+        picker: picker
+            .iter()
+            .map(|c| picker_row(c, suppressed.get(&c.id).copied(), added.contains(&c.id)))
+            .collect(),
+        notice,
+        dialog,
+    })
+}
+
+fn badge(level: Level) -> String {
+    format!("Opted out · {}", level.label())
+}
+
+fn recipient_view(recipient: &Recipient, is_draft: bool, live: Option<Level>) -> RecipientView {
+    // A draft shows today's suppression; a sent campaign what was decided at send time (or
+    // just before delivery).
+    let level = if is_draft {
+        live
+    } else {
+        recipient.suppressed_level
+    };
+    let state = match (is_draft, recipient.message_status.as_deref(), level) {
+        (_, _, Some(_)) => "Will not be sent".to_owned(),
+        (true, _, None) => "Will be sent".to_owned(),
+        (false, Some(status), None) => message_state(status).to_owned(),
+        (false, None, None) => "Not sent".to_owned(),
+    };
+    RecipientView {
+        email: recipient.email.clone(),
+        name: recipient.name.clone(),
+        badge: level.map(badge),
+        state,
+    }
+}
+
+fn message_state(status: &str) -> &'static str {
+    match status {
+        "queued" | "sending" => "Queued",
+        "sent" => "Sent",
+        "failed" => "Failed",
+        "suppressed" => "Not sent: opted out",
+        _ => "Unknown",
+    }
+}
+
+fn picker_row(contact: &Contact, level: Option<Level>, already_added: bool) -> PickerRow {
+    PickerRow {
+        id: contact.id.0,
+        email: contact.email.clone(),
+        name: contact.name.clone(),
+        badge: level.map(badge),
+        already_added,
+    }
+}

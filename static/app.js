@@ -1,0 +1,12 @@
+// Progressive enhancement only: every page works without this file.
+// A server-rendered <dialog open data-modal> becomes a real modal (focus kept inside, Esc
+// closes, the page behind is inert).
+document.querySelectorAll("dialog[data-modal][open]").forEach(function (dialog) {
+  var backdrop = dialog.closest(".dialog-backdrop");
+  if (backdrop) { backdrop.classList.add("upgraded"); }
+  dialog.close();
+  dialog.showModal();
+  dialog.addEventListener("close", function () {
+    if (backdrop) { backdrop.remove(); }
+  });
+});
