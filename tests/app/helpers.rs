@@ -279,6 +279,16 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Starts a delivery worker against this app's database and configuration.
+    pub fn start_worker(&self) -> optouts::mail::worker::WorkerHandle {
+        let config = std::sync::Arc::new(self.config.clone());
+        optouts::mail::worker::DeliveryWorker::new(self.pool.clone(), config)
+            .unwrap()
+            .spawn()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         // `stop` sends the command at once; the returned future only waits for completion.

@@ -7,6 +7,8 @@ mod auth;
 mod cli;
 mod contacts;
 mod database;
+mod delivery;
 mod health;
 mod pages;
+mod smtp;
 mod suppression;
