@@ -90,6 +90,19 @@ pub struct Settings {
     #[arg(long, env = "OPTOUTS_BEHIND_PROXY", global = true)]
     pub behind_proxy: bool,
 
+    /// DKIM: the selector published in DNS (`SELECTOR._domainkey.DOMAIN`). Signing is on
+    /// when selector, domain and key file are all set.
+    #[arg(long, env = "OPTOUTS_DKIM_SELECTOR", global = true)]
+    pub dkim_selector: Option<String>,
+
+    /// DKIM: the signing domain (d=).
+    #[arg(long, env = "OPTOUTS_DKIM_DOMAIN", global = true)]
+    pub dkim_domain: Option<String>,
+
+    /// DKIM: an RSA private key, PKCS#1 PEM (`openssl genrsa -traditional 2048`).
+    #[arg(long, env = "OPTOUTS_DKIM_KEY_FILE", global = true)]
+    pub dkim_key_file: Option<PathBuf>,
+
     /// First wait before retrying an email the SMTP server refused for now (doubles per try).
     #[arg(long, env = "OPTOUTS_MAIL_RETRY_BASE", default_value = "30s",
           value_parser = humantime::parse_duration, global = true)]

@@ -25,6 +25,25 @@ pub struct Config {
     /// Trust forwarding headers for the client's address (sign-in throttling).
     pub behind_proxy: bool,
     pub delivery: DeliverySettings,
+    /// DKIM signing of outgoing mail, when configured.
+    pub dkim: Option<DkimSettings>,
+}
+
+/// What DKIM signing needs. The key stays secret; `Debug` shows selector and domain only.
+#[derive(Clone)]
+pub struct DkimSettings {
+    pub selector: String,
+    pub domain: String,
+    pub private_key_pem: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for DkimSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DkimSettings")
+            .field("selector", &self.selector)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How the delivery worker paces itself.
@@ -99,6 +118,7 @@ impl Config {
                 max_attempts: settings.mail_max_attempts.max(1),
                 ..DeliverySettings::default()
             },
+            dkim: load_dkim(settings)?,
         })
     }
 
@@ -133,4 +153,29 @@ fn load_signing_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<Sig
             .with_context(|| format!("OPTOUTS_SIGNING_KEYS_FILE {}", file.display()));
     }
     SigningKeys::load_or_generate(&data_dir.join("signing-keys"))
+}
+
+fn load_dkim(settings: &Settings) -> anyhow::Result<Option<DkimSettings>> {
+    match (
+        &settings.dkim_selector,
+        &settings.dkim_domain,
+        &settings.dkim_key_file,
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(selector), Some(domain), Some(key_file)) => {
+            let pem = std::fs::read_to_string(key_file)
+                .with_context(|| format!("OPTOUTS_DKIM_KEY_FILE {}", key_file.display()))?;
+            let dkim = DkimSettings {
+                selector: selector.clone(),
+                domain: domain.clone(),
+                private_key_pem: secrecy::SecretString::from(pem),
+            };
+            // Fail at start-up, not at the first email.
+            crate::mail::dkim::signing_config(&dkim).context("OPTOUTS_DKIM_KEY_FILE")?;
+            Ok(Some(dkim))
+        }
+        _ => bail!(
+            "DKIM needs all three of OPTOUTS_DKIM_SELECTOR, OPTOUTS_DKIM_DOMAIN and OPTOUTS_DKIM_KEY_FILE"
+        ),
+    }
 }

@@ -21,6 +21,7 @@ pub struct DeliveryWorker {
     pool: DbPool,
     config: Arc<Config>,
     mailer: Mailer,
+    dkim: Option<lettre::message::dkim::DkimConfig>,
     /// Unique per worker: claims are made and checked under this name.
     name: String,
 }
@@ -42,11 +43,17 @@ impl WorkerHandle {
 impl DeliveryWorker {
     pub fn new(pool: DbPool, config: Arc<Config>) -> anyhow::Result<Self> {
         let mailer = Mailer::from_url(&config.mail)?;
+        let dkim = config
+            .dkim
+            .as_ref()
+            .map(super::dkim::signing_config)
+            .transpose()?;
         let name = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Ok(Self {
             pool,
             config,
             mailer,
+            dkim,
             name,
         })
     }
@@ -177,7 +184,7 @@ impl DeliveryWorker {
             .host_str()
             .unwrap_or("localhost")
             .to_owned();
-        campaign_email::build(&CampaignEmail {
+        let mut message = campaign_email::build(&CampaignEmail {
             message_id: delivery.id,
             from_name: &campaign.from_name,
             from_address: &delivery.sender_email,
@@ -194,7 +201,11 @@ impl DeliveryWorker {
                 delivery.client_name, delivery.sender.client_id, delivery.sender.group_id
             ),
             domain: &domain,
-        })
+        })?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
     }
 
     async fn db<T, F>(&self, work: F) -> anyhow::Result<T>

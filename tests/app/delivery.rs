@@ -562,3 +562,92 @@ async fn two_workers_on_postgres_never_send_one_message_twice() {
         "no message was claimed twice"
     );
 }
+
+/// With a key configured, every message is DKIM-signed over both List-Unsubscribe headers, and
+/// an independent verifier (dkimpy) accepts the signature.
+#[actix_web::test]
+async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers() {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("dkim.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key_file)
+        .arg("2048")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let public = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl rsa -in {} -pubout -outform DER 2>/dev/null | base64 -w0",
+            key_file.display()
+        ))
+        .output()
+        .unwrap();
+    let public_key = String::from_utf8(public.stdout).unwrap();
+    assert!(public_key.len() > 100);
+    let pem = std::fs::read_to_string(&key_file).unwrap();
+
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let Some(app) = spawn_app_with(Backend::Sqlite, move |config| {
+        config.mail = MailUrl::parse(&url).unwrap();
+        config.dkim = Some(optouts::config::DkimSettings {
+            selector: "mail2026".into(),
+            domain: "acme.example".into(),
+            private_key_pem: secrecy::SecretString::from(pem),
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    app.load_demo();
+    assert!(
+        !format!("{:?}", app.config).contains("PRIVATE KEY"),
+        "the key stays out of Debug"
+    );
+    let nina = signed_in(&app, NINA).await;
+    let campaign = create_campaign(&app, &nina, "Signed").await;
+    add_matching(&app, &nina, campaign, "example.net").await;
+    send(&app, &nina, campaign).await;
+    let queued: i64 = messages::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    let worker = app.start_worker();
+    let received = smtp.wait_for(queued as usize).await;
+    worker.stop().await;
+    assert!(!received.is_empty());
+    for message in &received {
+        assert!(message.header("dkim-signature").contains("d=acme.example"));
+        assert!(message.header("dkim-signature").contains("s=mail2026"));
+    }
+    for (verified, signed) in smtp.dkim_results(&public_key) {
+        assert!(verified, "dkimpy rejected the signature");
+        for header in [
+            "from",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+            "list-id",
+            "message-id",
+        ] {
+            assert!(
+                signed.contains(&header.to_owned()),
+                "{header} not signed: {signed:?}"
+            );
+        }
+    }
+    // A wrong key does not verify: the check above can fail.
+    let other = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("openssl genrsa 2048 2>/dev/null | openssl rsa -pubout -outform DER 2>/dev/null | base64 -w0")
+        .output()
+        .unwrap();
+    let other_key = String::from_utf8(other.stdout).unwrap();
+    assert!(smtp.dkim_results(&other_key).iter().all(|(ok, _)| !ok));
+}

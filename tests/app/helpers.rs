@@ -159,6 +159,7 @@ pub fn test_config(db: &TestDatabase, port: u16) -> Config {
             max_attempts: 10,
             batch_size: 20,
         },
+        dkim: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod contacts;
 mod database;
 mod delivery;
 mod health;
+mod outbox;
 mod pages;
 mod smtp;
 mod suppression;

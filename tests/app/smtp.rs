@@ -103,6 +103,35 @@ impl SmtpServer {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
+    /// Verifies every received message's DKIM signature against `public_key_b64`:
+    /// (verified, signed header names) per message.
+    pub fn dkim_results(&self, public_key_b64: &str) -> Vec<(bool, Vec<String>)> {
+        #[derive(serde::Deserialize)]
+        struct Checked {
+            ok: bool,
+            signed_headers: Vec<String>,
+        }
+        let output = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/verify_dkim.py"
+            ))
+            .arg(self.maildir.path().join("Maildir"))
+            .arg(public_key_b64)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let checked: Vec<Checked> = serde_json::from_slice(&output.stdout).unwrap();
+        checked
+            .into_iter()
+            .map(|c| (c.ok, c.signed_headers))
+            .collect()
+    }
+
     /// How many messages arrived: a cheap count of Maildir files, without parsing.
     pub fn count(&self) -> usize {
         let new = self.maildir.path().join("Maildir/new");
