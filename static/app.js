@@ -4,7 +4,8 @@
 document.querySelectorAll("dialog[data-modal][open]").forEach(function (dialog) {
   var backdrop = dialog.closest(".dialog-backdrop");
   if (backdrop) { backdrop.classList.add("upgraded"); }
-  dialog.close();
+  // Removing the attribute (not close()) fires no "close" event for the listener below.
+  dialog.removeAttribute("open");
   dialog.showModal();
   dialog.addEventListener("close", function () {
     if (backdrop) { backdrop.remove(); }

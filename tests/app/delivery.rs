@@ -20,6 +20,7 @@ on_both_backends!(
     an_opt_out_after_queueing_stops_that_message,
     smtp_down_then_up_delivers_every_message_once,
     the_file_transport_writes_eml_files_by_default,
+    a_permanent_refusal_is_kept_with_the_servers_reply,
     campaigns_are_scoped_and_only_their_sender_sends,
 );
 
@@ -650,4 +651,75 @@ async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers() {
         .unwrap();
     let other_key = String::from_utf8(other.stdout).unwrap();
     assert!(smtp.dkim_results(&other_key).iter().all(|(ok, _)| !ok));
+}
+
+async fn a_permanent_refusal_is_kept_with_the_servers_reply(backend: Backend) {
+    let smtp = SmtpServer::start_refusing("example.co.uk");
+    let Some(app) = app_sending_to(backend, &smtp).await else {
+        return;
+    };
+    let nina = signed_in(&app, NINA).await;
+    let campaign = create_campaign(&app, &nina, "Refused").await;
+    // Recipients at example.co.uk are refused for good; those at example.org get through.
+    add_matching(&app, &nina, campaign, "example.co.uk").await;
+    add_matching(&app, &nina, campaign, "example.org").await;
+    send(&app, &nina, campaign).await;
+    let worker = app.start_worker();
+    let mut settled = Vec::new();
+    for _ in 0..200 {
+        settled = messages::table
+            .select((
+                messages::to_email,
+                messages::status,
+                messages::attempts,
+                messages::last_error,
+            ))
+            .load::<(String, String, i32, Option<String>)>(&mut *app.conn())
+            .unwrap();
+        if settled
+            .iter()
+            .all(|(_, status, _, _)| status == "sent" || status == "failed")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.stop().await;
+    let refused: Vec<_> = settled
+        .iter()
+        .filter(|(to, ..)| to.ends_with("example.co.uk"))
+        .collect();
+    assert!(!refused.is_empty());
+    for (to, status, attempts, error) in &refused {
+        assert_eq!(status, "failed", "{to}");
+        assert_eq!(*attempts, 1, "a permanent refusal is not retried");
+        assert!(
+            error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("mailbox unavailable"),
+            "{error:?}"
+        );
+    }
+    let delivered = settled.len() - refused.len();
+    assert_eq!(smtp.count(), delivered);
+    let page = app
+        .get_with(&nina, &format!("/campaigns/{campaign}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(texts(&page, "#count-failed"), [refused.len().to_string()]);
+    let carl = signed_in(&app, "carl.jensen@acme.example").await;
+    let log = app
+        .get_with(&carl, "/admin/activity/emails")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        texts(&log, "tr.status-failed .error-text")
+            .iter()
+            .all(|e| e.contains("mailbox unavailable"))
+    );
 }

@@ -46,18 +46,25 @@ impl SmtpServer {
     }
 
     pub fn start_on(port: u16) -> Self {
+        Self::launch(port, "aiosmtpd.handlers.Mailbox", &[])
+    }
+
+    /// A server that answers 550 (permanent) to recipients whose address contains `refuse`.
+    pub fn start_refusing(refuse: &str) -> Self {
+        Self::launch(free_port(), "rejecting_mailbox.RejectingMailbox", &[refuse])
+    }
+
+    fn launch(port: u16, handler: &str, extra: &[&str]) -> Self {
         let maildir = tempfile::tempdir().unwrap();
+        let listen = format!("127.0.0.1:{port}");
         let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
+            .args(["-m", "aiosmtpd", "-n", "-l", &listen, "-c", handler])
             .arg(maildir.path().join("Maildir"))
+            .args(extra)
+            .env(
+                "PYTHONPATH",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support"),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
