@@ -119,6 +119,7 @@ pub struct Delivery {
     pub client_name: String,
     pub group_name: String,
     pub campaign: Option<CampaignContent>,
+    pub payload: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,7 +132,16 @@ pub struct CampaignContent {
 }
 
 type DeliveryRow = (
-    (i64, String, String, i32, i64, Option<i64>, Option<i64>),
+    (
+        i64,
+        String,
+        String,
+        i32,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    ),
     (String, String),
     String,
     String,
@@ -161,6 +171,7 @@ pub fn load_claimed(
                 messages::group_id,
                 messages::client_id,
                 messages::sender_user_id,
+                messages::payload,
             ),
             (users::email, users::display_name),
             clients::name,
@@ -178,7 +189,7 @@ pub fn load_claimed(
         .optional()?;
     Ok(row.and_then(
         |(
-            (id, kind, to_email, attempts, group, client, user),
+            (id, kind, to_email, attempts, group, client, user, payload),
             (sender_email, sender_name),
             client_name,
             group_name,
@@ -198,6 +209,7 @@ pub fn load_claimed(
                 sender_name,
                 client_name,
                 group_name,
+                payload,
                 campaign: campaign.map(|(id, subject, from_name, body_text, body_html)| {
                     CampaignContent {
                         id: CampaignId(id),
@@ -442,4 +454,98 @@ pub fn log_page(
             },
         )
         .collect())
+}
+
+/// The email a recipient's link names, with what the Preference Center shows about it.
+#[derive(Debug, Clone)]
+pub struct LinkedMessage {
+    pub id: MessageId,
+    pub to_email: String,
+    pub sender: Sender,
+    pub campaign_id: Option<CampaignId>,
+    pub sender_name: String,
+    pub client_name: String,
+    pub group_name: String,
+}
+
+type LinkedRow = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
+
+/// The message behind an unsubscribe or opt-in link; `None` when it no longer exists or has
+/// no sender.
+pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkedMessage>> {
+    let row = messages::table
+        .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
+        .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
+        .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
+        .filter(messages::id.eq(id.0))
+        .select((
+            messages::id,
+            messages::to_email,
+            messages::group_id,
+            messages::client_id,
+            messages::sender_user_id,
+            messages::campaign_id,
+            users::display_name,
+            clients::name,
+            groups::name,
+        ))
+        .first::<LinkedRow>(conn)
+        .optional()?;
+    Ok(row.and_then(
+        |(id, to_email, group, client, user, campaign, sender_name, client_name, group_name)| {
+            Some(LinkedMessage {
+                id: MessageId(id),
+                to_email,
+                sender: Sender {
+                    user_id: UserId(user?),
+                    client_id: ClientId(client?),
+                    group_id: GroupId(group),
+                },
+                campaign_id: campaign.map(CampaignId),
+                sender_name,
+                client_name,
+                group_name,
+            })
+        },
+    ))
+}
+
+pub const KIND_OPT_OUT_CONFIRMATION: &str = "opt_out_confirmation";
+
+/// Queues the confirmation of an opt-out made from `about` at `level`. The payload names the
+/// opt-out so the email can describe it and carry the link that lifts exactly it.
+pub fn queue_confirmation(
+    conn: &mut DbConnection,
+    about: &LinkedMessage,
+    level: Level,
+) -> QueryResult<MessageId> {
+    let at = now();
+    let payload =
+        serde_json::json!({ "about_message": about.id.0, "level": level.as_str() }).to_string();
+    diesel::insert_into(messages::table)
+        .values((
+            messages::kind.eq(KIND_OPT_OUT_CONFIRMATION),
+            messages::group_id.eq(about.sender.group_id.0),
+            messages::client_id.eq(Some(about.sender.client_id.0)),
+            messages::sender_user_id.eq(Some(about.sender.user_id.0)),
+            messages::to_email.eq(&about.to_email),
+            messages::payload.eq(Some(payload)),
+            messages::status.eq("queued"),
+            messages::next_attempt_at.eq(at),
+            messages::created_at.eq(at),
+            messages::updated_at.eq(at),
+        ))
+        .returning(messages::id)
+        .get_result::<i64>(conn)
+        .map(MessageId)
 }

@@ -14,7 +14,9 @@ pub mod contacts;
 pub mod login_failures;
 pub mod messages;
 pub mod opt_outs;
+pub mod preference_settings;
 pub mod revoked_sessions;
+pub mod unsubscribes;
 
 pub use connection::{DbConnection, write_transaction};
 pub use migrations::run_migrations;

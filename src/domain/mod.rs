@@ -5,10 +5,12 @@ pub mod email;
 pub mod ids;
 pub mod level;
 pub mod person;
+pub mod preferences;
 pub mod rights;
 pub mod role;
 pub mod scope;
 pub mod suppression;
+pub mod wording;
 
 pub use consent::{ActorKind, EventKind, Source};
 pub use email::{EmailAddress, InvalidEmail};

@@ -2,6 +2,7 @@
 //! sends what the outbox (`messages`) holds.
 
 pub mod campaign_email;
+pub mod confirmation_email;
 pub mod dkim;
 pub mod transport;
 mod url;

@@ -121,7 +121,9 @@ impl DeliveryWorker {
         else {
             return Ok(()); // no longer ours (claim expired and taken over)
         };
-        if let Some(level) = self.suppressed_now(&delivery).await? {
+        // Campaign email is checked once more; a confirmation of an opt-out must still go.
+        let is_campaign = delivery.kind == messages::KIND_CAMPAIGN;
+        if is_campaign && let Some(level) = self.suppressed_now(&delivery).await? {
             let name = self.name.clone();
             self.db(move |conn| messages::mark_suppressed(conn, id, &name, level))
                 .await?;
@@ -169,6 +171,64 @@ impl DeliveryWorker {
     }
 
     fn build(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+        let mut message = match delivery.kind.as_str() {
+            messages::KIND_OPT_OUT_CONFIRMATION => self.build_confirmation(delivery)?,
+            _ => self.build_campaign(delivery)?,
+        };
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
+    }
+
+    fn message_id(&self, delivery: &Delivery) -> String {
+        format!(
+            "<m{}.{}@{}>",
+            delivery.id,
+            uuid::Uuid::new_v4().simple(),
+            self.domain()
+        )
+    }
+
+    fn domain(&self) -> String {
+        self.config
+            .base_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_owned()
+    }
+
+    fn build_confirmation(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            about_message: i64,
+            level: String,
+        }
+        let payload: Payload =
+            serde_json::from_str(delivery.payload.as_deref().unwrap_or_default())?;
+        let level: crate::domain::Level = payload.level.parse()?;
+        let token = self
+            .config
+            .signing_keys
+            .opt_in_token(MessageId(payload.about_message), level);
+        let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));
+        let names = crate::domain::wording::SenderNames {
+            user: &delivery.sender_name,
+            client: &delivery.client_name,
+            group: &delivery.group_name,
+        };
+        let what = crate::domain::wording::what_stops(level, &names);
+        super::confirmation_email::build(&super::confirmation_email::ConfirmationEmail {
+            from_name: names.at(level),
+            from_address: &delivery.sender_email,
+            to: &delivery.to_email,
+            what: &what,
+            opt_in_url: &opt_in_url,
+            message_id: self.message_id(delivery),
+        })
+    }
+
+    fn build_campaign(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
         let campaign = delivery.campaign.as_ref().ok_or_else(|| {
             anyhow::anyhow!(
                 "message {} of kind {} has no campaign",
@@ -178,13 +238,8 @@ impl DeliveryWorker {
         })?;
         let token = self.config.signing_keys.unsubscribe_token(delivery.id);
         let unsubscribe_url = self.config.public_link(&format!("/u/{token}"));
-        let domain = self
-            .config
-            .base_url
-            .host_str()
-            .unwrap_or("localhost")
-            .to_owned();
-        let mut message = campaign_email::build(&CampaignEmail {
+        let domain = self.domain();
+        campaign_email::build(&CampaignEmail {
             message_id: delivery.id,
             from_name: &campaign.from_name,
             from_address: &delivery.sender_email,
@@ -201,11 +256,7 @@ impl DeliveryWorker {
                 delivery.client_name, delivery.sender.client_id, delivery.sender.group_id
             ),
             domain: &domain,
-        })?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
-        }
-        Ok(message)
+        })
     }
 
     async fn db<T, F>(&self, work: F) -> anyhow::Result<T>

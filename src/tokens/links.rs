@@ -4,7 +4,18 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use super::{Purpose, SigningKeys, TokenError};
-use crate::domain::MessageId;
+use crate::domain::{Level, MessageId};
+
+/// Opt-back-in links (confirmation email, "I changed my mind") expire after 30 days.
+pub const OPT_IN_LINK_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Names exactly one opt-out: the one at `lvl` made from the email `mid` (its recipient and its
+/// sender's user, client or group).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptInClaims {
+    pub mid: i64,
+    pub lvl: String,
+}
 
 /// Unsubscribe links must keep working long after the email arrived: CAN-SPAM asks 30 days,
 /// CASL 60; we promise at least 400.
@@ -23,6 +34,20 @@ impl SigningKeys {
             &UnsubscribeClaims { mid: message.0 },
             UNSUBSCRIBE_LINK_LIFETIME,
         )
+    }
+
+    pub fn opt_in_token(&self, message: MessageId, level: Level) -> String {
+        let claims = OptInClaims {
+            mid: message.0,
+            lvl: level.as_str().to_owned(),
+        };
+        self.sign(Purpose::Optin, &claims, OPT_IN_LINK_LIFETIME)
+    }
+
+    pub fn verify_opt_in_token(&self, token: &str) -> Result<(MessageId, Level), TokenError> {
+        let claims = self.verify::<OptInClaims>(Purpose::Optin, token)?;
+        let level = claims.lvl.parse().map_err(|_| TokenError::Malformed)?;
+        Ok((MessageId(claims.mid), level))
     }
 
     pub fn verify_unsubscribe_token(&self, token: &str) -> Result<MessageId, TokenError> {

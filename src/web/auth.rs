@@ -92,7 +92,7 @@ async fn login_submit(
     }
     let form: LoginForm = parse_form(&body)?;
     let next = safe_next(form.next.as_deref()).to_owned();
-    let client_address = client_address(&req, &state);
+    let client_address = super::client_address::of(&req, &state.config);
     let email_input = form.email.clone();
     let password = SecretString::from(form.password);
     let outcome = state
@@ -241,19 +241,6 @@ fn safe_next(next: Option<&str>) -> &str {
         }
         _ => "/",
     }
-}
-
-/// The address failures are counted against. Behind a trusted proxy, the address it reports;
-/// otherwise the socket's peer (a client could forge forwarding headers).
-fn client_address(req: &HttpRequest, state: &AppState) -> String {
-    if state.config.behind_proxy
-        && let Some(real) = req.connection_info().realip_remote_addr()
-    {
-        return real.to_owned();
-    }
-    req.peer_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[cfg(test)]

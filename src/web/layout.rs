@@ -18,6 +18,8 @@ pub enum Area {
 
 pub struct Chrome {
     pub person: Option<NavPerson>,
+    /// On recipients' pages: the sender's organisation instead of our name.
+    pub brand: Option<String>,
     pub active: Area,
     pub csrf_token: String,
 }
@@ -40,8 +42,17 @@ impl Chrome {
     pub fn anonymous() -> Self {
         Self {
             person: None,
+            brand: None,
             active: Area::None,
             csrf_token: String::new(),
+        }
+    }
+
+    /// For recipients' pages: no navigation, the organisation's name at the top.
+    pub fn recipient(brand: &str) -> Self {
+        Self {
+            brand: Some(brand.to_owned()),
+            ..Self::anonymous()
         }
     }
 
@@ -52,6 +63,7 @@ impl Chrome {
             _ => "Platform support".to_owned(),
         };
         Self {
+            brand: None,
             person: Some(NavPerson {
                 display_name: account.user.display_name.clone(),
                 role: account.user.role,

@@ -5,17 +5,19 @@ pub mod activity_emails;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
+pub mod client_address;
 pub mod contacts;
 pub mod csrf;
 pub mod errors;
 pub mod health;
 pub mod layout;
 pub mod pages;
+pub mod preference_center;
 pub mod request_log;
 pub mod security_headers;
 pub mod session;
+pub mod settings;
 pub mod state;
-pub mod unsubscribe;
 
 use actix_web::web;
 
@@ -34,7 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(contacts::routes)
         .configure(campaigns::routes)
         .configure(activity_emails::routes)
-        .configure(unsubscribe::routes)
+        .configure(preference_center::routes)
+        .configure(settings::routes)
         .configure(pages::routes);
 }
 

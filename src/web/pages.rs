@@ -43,8 +43,6 @@ struct Placeholder {
     coming: &'static str,
 }
 
-const ADMINS: &[Role] = &[Role::ClientAdmin, Role::GroupAdmin];
-
 fn render(signed_in: &SignedIn, page: Placeholder) -> Result<PlaceholderPage, AppError> {
     if !page.allowed.contains(&signed_in.account.user.role) {
         return Err(AppError::NotFound);
@@ -73,21 +71,6 @@ async fn activity_opt_outs(signed_in: SignedIn) -> Result<PlaceholderPage, AppEr
     )
 }
 
-#[get("/admin/settings/preference-center")]
-async fn settings(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
-    render(
-        &signed_in,
-        Placeholder {
-            area: Area::Settings,
-            allowed: ADMINS,
-            title: "Preference center",
-            breadcrumb: "Admin › Settings › Preference center",
-            summary: "What recipients see when they click Unsubscribe.",
-            coming: "the levels offered, the one-click level, the confirmation email and branding.",
-        },
-    )
-}
-
 #[get("/support")]
 async fn support(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
     render(
@@ -106,6 +89,5 @@ async fn support(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(activity_opt_outs)
-        .service(settings)
         .service(support);
 }

@@ -24,7 +24,7 @@ on_both_backends!(
     campaigns_are_scoped_and_only_their_sender_sends,
 );
 
-async fn app_sending_to(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
+pub(crate) async fn app_sending_to(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
     let url = smtp.url();
     let app = spawn_app_with(backend, move |config| {
         config.mail = MailUrl::parse(&url).unwrap();
@@ -34,7 +34,7 @@ async fn app_sending_to(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> 
     Some(app)
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     let client = new_client();
     assert_eq!(
         app.login_with(&client, email, DEMO_PASSWORD).await.status(),
@@ -43,7 +43,7 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     client
 }
 
-async fn token(app: &TestApp, client: &reqwest::Client) -> String {
+pub(crate) async fn token(app: &TestApp, client: &reqwest::Client) -> String {
     csrf_token_in(
         &app.get_with(client, "/campaigns")
             .await
@@ -53,7 +53,7 @@ async fn token(app: &TestApp, client: &reqwest::Client) -> String {
     )
 }
 
-async fn create_campaign(app: &TestApp, client: &reqwest::Client, name: &str) -> i64 {
+pub(crate) async fn create_campaign(app: &TestApp, client: &reqwest::Client, name: &str) -> i64 {
     let token = token(app, client).await;
     let response = app
         .post_form_with(
@@ -77,7 +77,7 @@ async fn create_campaign(app: &TestApp, client: &reqwest::Client, name: &str) ->
 }
 
 /// Adds every contact of the sender matching `search`; returns the page with the dialog.
-async fn add_matching(
+pub(crate) async fn add_matching(
     app: &TestApp,
     client: &reqwest::Client,
     campaign: i64,
@@ -95,7 +95,7 @@ async fn add_matching(
     response.text().await.unwrap()
 }
 
-async fn send(app: &TestApp, client: &reqwest::Client, campaign: i64) {
+pub(crate) async fn send(app: &TestApp, client: &reqwest::Client, campaign: i64) {
     let token = token(app, client).await;
     let response = app
         .post_form_with(

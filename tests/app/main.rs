@@ -11,5 +11,6 @@ mod delivery;
 mod health;
 mod outbox;
 mod pages;
+mod preference_center;
 mod smtp;
 mod suppression;

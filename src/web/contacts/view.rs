@@ -6,11 +6,20 @@ use chrono::NaiveDateTime;
 use crate::db::consent_events::EventRecord;
 use crate::db::contacts::Contact;
 use crate::db::opt_outs::ExplainedOptOut;
+use crate::domain::wording::{self, SenderNames};
 use crate::domain::{ActorKind, EventKind, Level, Source};
 
 /// "Opted out · Group": the badge beside a struck-through contact.
 pub fn badge(level: Level) -> String {
     format!("Opted out · {}", level.label())
+}
+
+fn names(contact: &Contact) -> SenderNames<'_> {
+    SenderNames {
+        user: &contact.owner_name,
+        client: &contact.client_name,
+        group: &contact.group_name,
+    }
 }
 
 /// The name of the group, client or user that an opt-out at `level` names for this contact.
@@ -24,12 +33,7 @@ pub fn scope_name(contact: &Contact, level: Level) -> &str {
 
 /// What an opt-out at `level` stops, in words: "all emails from Acme Holdings".
 pub fn what_stops(contact: &Contact, level: Level) -> String {
-    match level {
-        Level::User => format!("emails from {}", contact.owner_name),
-        Level::Client | Level::Group => {
-            format!("all emails from {}", scope_name(contact, level))
-        }
-    }
+    wording::what_stops(level, &names(contact))
 }
 
 /// A menu or radio choice: opt out at this level.

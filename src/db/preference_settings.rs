@@ -1,0 +1,132 @@
+//! Stored Preference Center settings: one row of group defaults, optional client overrides.
+
+use diesel::prelude::*;
+
+use super::schema::preference_settings;
+use super::{DbConnection, now, write_transaction};
+use crate::domain::preferences::{Overrides, PreferenceSettings};
+use crate::domain::{ClientId, GroupId, Level, UserId};
+
+type Row = (
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn parse_levels(stored: &str) -> Vec<Level> {
+    stored
+        .split(',')
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn to_overrides(row: Row) -> Overrides {
+    let (levels, one_click, confirmation, ask_reason, display_name, accent, message) = row;
+    Overrides {
+        levels_offered: levels.as_deref().map(parse_levels),
+        one_click_level: one_click.and_then(|l| l.parse().ok()),
+        confirmation_email: confirmation,
+        ask_reason,
+        display_name,
+        accent_colour: accent,
+        custom_message: message,
+    }
+}
+
+/// The stored row for the group defaults (`client` None) or one client's override.
+pub fn overrides(
+    conn: &mut DbConnection,
+    group: GroupId,
+    client: Option<ClientId>,
+) -> QueryResult<Option<Overrides>> {
+    let query = preference_settings::table
+        .filter(preference_settings::group_id.eq(group.0))
+        .select((
+            preference_settings::levels_offered,
+            preference_settings::one_click_level,
+            preference_settings::confirmation_email,
+            preference_settings::ask_reason,
+            preference_settings::display_name,
+            preference_settings::accent_colour,
+            preference_settings::custom_message,
+        ))
+        .into_boxed();
+    let query = match client {
+        Some(client) => query.filter(preference_settings::client_id.eq(client.0)),
+        None => query.filter(preference_settings::client_id.is_null()),
+    };
+    query
+        .first::<Row>(conn)
+        .optional()
+        .map(|row| row.map(to_overrides))
+}
+
+/// The settings in force for mail from `client` of `group`.
+pub fn effective(
+    conn: &mut DbConnection,
+    group: GroupId,
+    client: ClientId,
+) -> QueryResult<PreferenceSettings> {
+    let mut settings = PreferenceSettings::default();
+    if let Some(group_layer) = overrides(conn, group, None)? {
+        settings = settings.with(&group_layer);
+    }
+    if let Some(client_layer) = overrides(conn, group, Some(client))? {
+        settings = settings.with(&client_layer);
+    }
+    Ok(settings)
+}
+
+/// Replaces the group defaults (`client` None) or a client's override.
+pub fn save(
+    conn: &mut DbConnection,
+    group: GroupId,
+    client: Option<ClientId>,
+    values: &Overrides,
+    by: UserId,
+) -> QueryResult<()> {
+    write_transaction(conn, |conn| {
+        remove(conn, group, client)?;
+        let levels = values
+            .levels_offered
+            .as_ref()
+            .map(|l| l.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(","));
+        diesel::insert_into(preference_settings::table)
+            .values((
+                preference_settings::group_id.eq(group.0),
+                preference_settings::client_id.eq(client.map(|c| c.0)),
+                preference_settings::levels_offered.eq(levels),
+                preference_settings::one_click_level.eq(values.one_click_level.map(|l| l.as_str())),
+                preference_settings::confirmation_email.eq(values.confirmation_email),
+                preference_settings::ask_reason.eq(values.ask_reason),
+                preference_settings::display_name.eq(values.display_name.as_deref()),
+                preference_settings::accent_colour.eq(values.accent_colour.as_deref()),
+                preference_settings::custom_message.eq(values.custom_message.as_deref()),
+                preference_settings::updated_at.eq(now()),
+                preference_settings::updated_by_user_id.eq(Some(by.0)),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Drops a row: a client then inherits everything from its group.
+pub fn remove(
+    conn: &mut DbConnection,
+    group: GroupId,
+    client: Option<ClientId>,
+) -> QueryResult<usize> {
+    let target = preference_settings::table.filter(preference_settings::group_id.eq(group.0));
+    match client {
+        Some(client) => {
+            diesel::delete(target.filter(preference_settings::client_id.eq(client.0))).execute(conn)
+        }
+        None => {
+            diesel::delete(target.filter(preference_settings::client_id.is_null())).execute(conn)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! What recipients do through their links: opt out from an email (with the confirmation
+//! email queued in the same transaction), and opt back in.
+
+use diesel::prelude::*;
+
+use super::consent_events::{self, NewConsentEvent};
+use super::messages::{self, LinkedMessage};
+use super::{DbConnection, opt_outs, write_transaction};
+use crate::domain::{ActorKind, EmailAddress, EventKind, Level, Source};
+
+/// Where the recipient's request came from: kept with the evidence.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestOrigin<'a> {
+    pub ip_address: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+fn recipient_address(message: &LinkedMessage) -> QueryResult<EmailAddress> {
+    EmailAddress::parse(&message.to_email)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+fn recipient_event<'a>(
+    message: &LinkedMessage,
+    email: &'a EmailAddress,
+    kind: EventKind,
+    level: Level,
+    source: Source,
+    reason: Option<&'a str>,
+    origin: &RequestOrigin<'a>,
+) -> NewConsentEvent<'a> {
+    NewConsentEvent {
+        group_id: message.sender.group_id,
+        email,
+        kind,
+        scope: Some(message.sender.scope_at(level)),
+        source,
+        actor_kind: ActorKind::Recipient,
+        actor_user_id: None,
+        campaign_id: message.campaign_id,
+        message_id: Some(message.id),
+        reason,
+        ip_address: origin.ip_address,
+        user_agent: origin.user_agent,
+        evidence: None,
+    }
+}
+
+/// Records the recipient's opt-out at `level` for mail like `message`, and when `confirm`
+/// queues the confirmation email (with its event) in the same transaction. Returns whether the
+/// opt-out is new (a repeat changes nothing and sends nothing).
+pub fn opt_out_from_link(
+    conn: &mut DbConnection,
+    message: &LinkedMessage,
+    level: Level,
+    source: Source,
+    reason: Option<&str>,
+    origin: &RequestOrigin<'_>,
+    confirm: bool,
+) -> QueryResult<bool> {
+    let email = recipient_address(message)?;
+    write_transaction(conn, |conn| {
+        let event = recipient_event(
+            message,
+            &email,
+            EventKind::OptOut,
+            level,
+            source,
+            reason,
+            origin,
+        );
+        let recorded = opt_outs::record(conn, &event)?;
+        if recorded && confirm {
+            let confirmation = messages::queue_confirmation(conn, message, level)?;
+            consent_events::append(
+                conn,
+                &NewConsentEvent {
+                    kind: EventKind::ConfirmationSent,
+                    actor_kind: ActorKind::System,
+                    message_id: Some(confirmation),
+                    reason: None,
+                    ip_address: None,
+                    user_agent: None,
+                    ..event
+                },
+            )?;
+        }
+        Ok(recorded)
+    })
+}
+
+/// Lifts exactly the opt-out at `level` made from `message`'s recipient and sender. Returns
+/// whether there was one to lift (a second click changes nothing).
+pub fn opt_in_from_link(
+    conn: &mut DbConnection,
+    message: &LinkedMessage,
+    level: Level,
+    source: Source,
+    origin: &RequestOrigin<'_>,
+) -> QueryResult<bool> {
+    let email = recipient_address(message)?;
+    let event = recipient_event(
+        message,
+        &email,
+        EventKind::OptIn,
+        level,
+        source,
+        None,
+        origin,
+    );
+    opt_outs::lift(conn, &event)
+}

@@ -1,0 +1,144 @@
+//! Turning a link's token into the email it names, or into the friendly "bad link" page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, http::header};
+use askama::Template;
+
+use crate::db::messages::{self, LinkedMessage};
+use crate::db::preference_settings;
+use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
+use crate::domain::wording::SenderNames;
+use crate::domain::{Level, MessageId};
+use crate::tokens::TokenError;
+use crate::web::errors::AppError;
+use crate::web::layout::Chrome;
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "recipient/bad_link.html")]
+struct BadLinkPage {
+    chrome: Chrome,
+    title: &'static str,
+    reason: &'static str,
+}
+
+/// The answer to a link that cannot be used.
+pub fn bad_link(status: StatusCode, title: &'static str, reason: &'static str) -> HttpResponse {
+    let page = BadLinkPage {
+        chrome: Chrome::anonymous(),
+        title,
+        reason,
+    };
+    match page.render() {
+        Ok(html) => recipient_response(status, None).body(html),
+        Err(_) => HttpResponse::build(status).body(title),
+    }
+}
+
+pub fn token_refused(error: TokenError) -> HttpResponse {
+    let reason = match error {
+        TokenError::Expired => "The link has expired.",
+        TokenError::Malformed => {
+            "The link is incomplete or damaged: perhaps it was cut in two by your mail program."
+        }
+        TokenError::BadSignature | TokenError::WrongPurpose => {
+            "The link is not one we made for this."
+        }
+    };
+    bad_link(StatusCode::BAD_REQUEST, "This link does not work", reason)
+}
+
+pub fn email_gone() -> HttpResponse {
+    bad_link(
+        StatusCode::NOT_FOUND,
+        "We cannot find that email",
+        "The email this link came from no longer exists in our records.",
+    )
+}
+
+/// Response headers for recipients' pages: never cached (they are personal), and the token in
+/// the address never sent on as a Referer. `style_nonce` allows the one inline style block
+/// that carries the sender's accent colour.
+pub fn recipient_response(
+    status: StatusCode,
+    style_nonce: Option<&str>,
+) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    if let Some(nonce) = style_nonce {
+        let csp = crate::web::security_headers::CONTENT_SECURITY_POLICY.replace(
+            "style-src 'self'",
+            &format!("style-src 'self' 'nonce-{nonce}'"),
+        );
+        response.insert_header((header::CONTENT_SECURITY_POLICY, csp));
+    }
+    response
+}
+
+/// The email a link names, with the settings for its sender's client.
+pub struct Linked {
+    pub message: LinkedMessage,
+    pub settings: PreferenceSettings,
+}
+
+impl Linked {
+    pub fn names(&self) -> SenderNames<'_> {
+        SenderNames {
+            user: &self.message.sender_name,
+            client: &self.message.client_name,
+            group: self.organisation(),
+        }
+    }
+
+    /// The organisation's name as recipients see it: the configured display name, or the
+    /// group's name.
+    pub fn organisation(&self) -> &str {
+        self.settings
+            .display_name
+            .as_deref()
+            .unwrap_or(&self.message.group_name)
+    }
+
+    pub fn accent(&self) -> Option<&str> {
+        self.settings
+            .accent_colour
+            .as_deref()
+            .filter(|c| is_hex_colour(c))
+    }
+}
+
+/// Loads the email and settings, or the page to answer instead.
+pub async fn load(
+    state: &AppState,
+    id: MessageId,
+) -> Result<Result<Linked, HttpResponse>, AppError> {
+    let found = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            let Some(message) = messages::find_linked(conn, id)? else {
+                return Ok(None);
+            };
+            let settings = preference_settings::effective(
+                conn,
+                message.sender.group_id,
+                message.sender.client_id,
+            )?;
+            Ok(Some(Linked { message, settings }))
+        })
+        .await?;
+    Ok(found.ok_or_else(email_gone))
+}
+
+/// Active opt-outs blocking this email's sender for its recipient, broadest first.
+pub async fn current_levels(
+    state: &AppState,
+    message: &LinkedMessage,
+) -> Result<Vec<Level>, AppError> {
+    let (email, sender) = (message.to_email.clone(), message.sender);
+    let applying = state
+        .db(move |conn| crate::db::opt_outs::applying_to(conn, &email, &sender))
+        .await?;
+    Ok(applying.iter().map(|o| o.opt_out.scope.level()).collect())
+}

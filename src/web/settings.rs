@@ -1,0 +1,290 @@
+//! Admin › Settings › Preference center: group defaults (group admins) and per-client
+//! overrides (group admins for any client of the group, client admins for their own), with a
+//! preview of what recipients will see.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::csrf::ProtectedForm;
+use super::errors::AppError;
+use super::layout::{Area, Chrome};
+use super::preference_center::{ChoiceView, choice_views};
+use super::session::SignedIn;
+use super::state::AppState;
+use crate::db::accounts::{self, Client};
+use crate::db::preference_settings;
+use crate::domain::preferences::{self, Overrides, PreferenceSettings};
+use crate::domain::wording::SenderNames;
+use crate::domain::{ClientId, GroupId, Level, Role, rights};
+
+#[derive(Deserialize)]
+pub struct SettingsQuery {
+    client: Option<i64>,
+    saved: Option<String>,
+}
+
+pub struct ClientLink {
+    pub id: i64,
+    pub name: String,
+    pub current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/preference_center.html")]
+pub struct SettingsPage {
+    chrome: Chrome,
+    /// None: the group defaults.
+    client_id: Option<i64>,
+    scope_name: String,
+    group_name: String,
+    clients: Vec<ClientLink>,
+    can_edit_group: bool,
+    /// For a client: whether it overrides the group at all.
+    overriding: bool,
+    values: PreferenceSettings,
+    levels: Vec<(&'static str, &'static str, bool)>,
+    error: Option<String>,
+    notice: Option<&'static str>,
+    preview_choices: Vec<ChoiceView>,
+    preview_organisation: String,
+    preview_sender: String,
+}
+
+/// Which settings row the request is about, after the rights check.
+struct Target {
+    group: GroupId,
+    group_name: String,
+    client: Option<Client>,
+    clients: Vec<Client>,
+}
+
+async fn target(
+    state: &AppState,
+    signed_in: &SignedIn,
+    client: Option<i64>,
+) -> Result<Target, AppError> {
+    let person = signed_in.person();
+    let Some(group) = person.group_id.filter(|_| person.role.is_admin()) else {
+        return Err(AppError::NotFound);
+    };
+    // A client admin always works on their own client.
+    let client = match (person.role, client) {
+        (Role::ClientAdmin, _) => person.client_id.map(|c| c.0),
+        (_, chosen) => chosen,
+    };
+    let clients = state
+        .db(move |conn| accounts::list_clients(conn, group))
+        .await?;
+    let chosen = match client {
+        Some(id) => Some(
+            clients
+                .iter()
+                .find(|c| c.id == ClientId(id))
+                .cloned()
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
+    if !rights::may_edit_preference_settings(&person, group, chosen.as_ref().map(|c| c.id)) {
+        return Err(AppError::NotFound);
+    }
+    let group_name = signed_in.account.group_name.clone().unwrap_or_default();
+    Ok(Target {
+        group,
+        group_name,
+        client: chosen,
+        clients,
+    })
+}
+
+#[get("/admin/settings/preference-center")]
+async fn show(
+    signed_in: SignedIn,
+    query: web::Query<SettingsQuery>,
+    state: web::Data<AppState>,
+) -> Result<SettingsPage, AppError> {
+    let target = target(&state, &signed_in, query.client).await?;
+    let (group, client) = (target.group, target.client.as_ref().map(|c| c.id));
+    let (values, overriding) = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            let group_layer =
+                preference_settings::overrides(conn, group, None)?.unwrap_or_default();
+            let mut values = PreferenceSettings::default().with(&group_layer);
+            let mut overriding = false;
+            if let Some(client) = client
+                && let Some(layer) = preference_settings::overrides(conn, group, Some(client))?
+            {
+                values = values.with(&layer);
+                overriding = true;
+            }
+            Ok((values, overriding))
+        })
+        .await?;
+    let notice = query
+        .saved
+        .is_some()
+        .then_some("Saved. Recipients see the new settings from now on.");
+    Ok(page(&signed_in, &target, values, overriding, None, notice))
+}
+
+fn page(
+    signed_in: &SignedIn,
+    target: &Target,
+    values: PreferenceSettings,
+    overriding: bool,
+    error: Option<String>,
+    notice: Option<&'static str>,
+) -> SettingsPage {
+    let organisation = values
+        .display_name
+        .clone()
+        .unwrap_or_else(|| target.group_name.clone());
+    let sample_client = target
+        .client
+        .as_ref()
+        .map_or("Newsletters", |c| c.name.as_str());
+    let names = SenderNames {
+        user: &signed_in.account.user.display_name,
+        client: sample_client,
+        group: &organisation,
+    };
+    let levels = [Level::User, Level::Client, Level::Group]
+        .into_iter()
+        .map(|l| (l.as_str(), l.label(), values.levels_offered.contains(&l)))
+        .collect();
+    SettingsPage {
+        chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Settings),
+        client_id: target.client.as_ref().map(|c| c.id.0),
+        scope_name: target.client.as_ref().map_or_else(
+            || format!("{} (group defaults)", target.group_name),
+            |c| c.name.clone(),
+        ),
+        group_name: target.group_name.clone(),
+        clients: target
+            .clients
+            .iter()
+            .map(|c| ClientLink {
+                id: c.id.0,
+                name: c.name.clone(),
+                current: target.client.as_ref().is_some_and(|t| t.id == c.id),
+            })
+            .collect(),
+        can_edit_group: signed_in.account.user.role == Role::GroupAdmin,
+        overriding: target.client.is_none() || overriding,
+        preview_choices: choice_views(&values.levels_offered, None, &names),
+        preview_sender: signed_in.account.user.display_name.clone(),
+        preview_organisation: organisation,
+        values,
+        levels,
+        error,
+        notice,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    client: Option<i64>,
+    #[serde(default)]
+    override_group: Option<String>,
+    #[serde(default)]
+    level_user: Option<String>,
+    #[serde(default)]
+    level_client: Option<String>,
+    #[serde(default)]
+    level_group: Option<String>,
+    one_click_level: String,
+    #[serde(default)]
+    confirmation_email: Option<String>,
+    #[serde(default)]
+    ask_reason: Option<String>,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    accent_colour: String,
+    #[serde(default)]
+    custom_message: String,
+}
+
+impl SettingsForm {
+    fn overrides(&self) -> Result<Overrides, AppError> {
+        let levels = [
+            (Level::User, &self.level_user),
+            (Level::Client, &self.level_client),
+            (Level::Group, &self.level_group),
+        ]
+        .into_iter()
+        .filter(|(_, ticked)| ticked.is_some())
+        .map(|(level, _)| level)
+        .collect();
+        let one_click = self
+            .one_click_level
+            .parse()
+            .map_err(|_| AppError::BadRequest("Choose the one-click level.".into()))?;
+        let text = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        Ok(Overrides {
+            levels_offered: Some(levels),
+            one_click_level: Some(one_click),
+            confirmation_email: Some(self.confirmation_email.is_some()),
+            ask_reason: Some(self.ask_reason.is_some()),
+            display_name: text(&self.display_name),
+            accent_colour: text(&self.accent_colour).map(|c| c.to_ascii_lowercase()),
+            custom_message: text(&self.custom_message),
+        })
+    }
+}
+
+#[post("/admin/settings/preference-center")]
+async fn save(
+    submitted: ProtectedForm<SettingsForm>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let ProtectedForm { signed_in, form } = submitted;
+    let target = target(&state, &signed_in, form.client).await?;
+    let (group, client, by) = (
+        target.group,
+        target.client.as_ref().map(|c| c.id),
+        signed_in.user_id(),
+    );
+    let overriding = client.is_none() || form.override_group.is_some();
+    let values = form.overrides()?;
+    if overriding && let Err(invalid) = preferences::validate(&values) {
+        let shown = PreferenceSettings::default().with(&values);
+        let mut response = page(
+            &signed_in,
+            &target,
+            shown,
+            true,
+            Some(invalid.to_string()),
+            None,
+        )
+        .respond_to(&req)
+        .map_into_boxed_body();
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
+    state
+        .db(move |conn| {
+            if overriding {
+                preference_settings::save(conn, group, client, &values, by)
+            } else {
+                preference_settings::remove(conn, group, client).map(drop)
+            }
+        })
+        .await?;
+    tracing::info!(group = %group, client = ?client, overriding, "preference center settings saved");
+    let location = match client {
+        Some(client) => format!("/admin/settings/preference-center?client={client}&saved=1"),
+        None => "/admin/settings/preference-center?saved=1".to_owned(),
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(save);
+}
