@@ -160,3 +160,66 @@ pub fn history_for(
         .map(event_from_row)
         .collect()
 }
+
+/// When `sender` last sent an opt-in request to each of `emails` (addresses without one are
+/// absent). For one page of contacts, so a short `IN` list.
+pub fn last_opt_in_requests(
+    conn: &mut DbConnection,
+    sender: &Sender,
+    emails: &[String],
+) -> QueryResult<std::collections::HashMap<String, chrono::NaiveDateTime>> {
+    if emails.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = consent_events::table
+        .filter(consent_events::email.eq_any(emails))
+        .filter(consent_events::group_id.eq(sender.group_id.0))
+        .filter(consent_events::kind.eq(EventKind::OptInRequestSent.as_str()))
+        .filter(consent_events::actor_user_id.eq(sender.user_id.0))
+        .group_by(consent_events::email)
+        .select((
+            consent_events::email,
+            diesel::dsl::max(consent_events::created_at),
+        ))
+        .load::<(String, Option<chrono::NaiveDateTime>)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(email, at)| Some((email, at?)))
+        .collect())
+}
+
+/// A consent event with its group's name, for support's cross-group view.
+pub fn everywhere_for(
+    conn: &mut DbConnection,
+    email: &str,
+    limit: i64,
+) -> QueryResult<Vec<(EventRecord, String, Option<String>)>> {
+    use super::schema::groups;
+    consent_events::table
+        .inner_join(groups::table)
+        .left_join(users::table.on(users::id.nullable().eq(consent_events::actor_user_id)))
+        .left_join(campaigns::table.on(campaigns::id.nullable().eq(consent_events::campaign_id)))
+        .filter(consent_events::email.eq(email))
+        .order((consent_events::created_at.desc(), consent_events::id.desc()))
+        .limit(limit)
+        .select((
+            (
+                consent_events::id,
+                consent_events::kind,
+                consent_events::level,
+                consent_events::scope_id,
+                consent_events::source,
+                consent_events::actor_kind,
+                users::display_name.nullable(),
+                campaigns::name.nullable(),
+                consent_events::reason,
+                consent_events::created_at,
+            ),
+            groups::name,
+            consent_events::evidence,
+        ))
+        .load::<(EventRow, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(row, group, evidence)| Ok((event_from_row(row)?, group, evidence)))
+        .collect()
+}

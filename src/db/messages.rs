@@ -549,3 +549,31 @@ pub fn queue_confirmation(
         .get_result::<i64>(conn)
         .map(MessageId)
 }
+
+pub const KIND_OPT_IN_REQUEST: &str = "opt_in_request";
+
+/// Queues an opt-in request from `sender` to `to_email` (a contact who opted out).
+pub fn queue_opt_in_request(
+    conn: &mut DbConnection,
+    sender: &Sender,
+    contact: crate::domain::ContactId,
+    to_email: &str,
+) -> QueryResult<MessageId> {
+    let at = now();
+    diesel::insert_into(messages::table)
+        .values((
+            messages::kind.eq(KIND_OPT_IN_REQUEST),
+            messages::group_id.eq(sender.group_id.0),
+            messages::client_id.eq(Some(sender.client_id.0)),
+            messages::sender_user_id.eq(Some(sender.user_id.0)),
+            messages::contact_id.eq(Some(contact.0)),
+            messages::to_email.eq(to_email),
+            messages::status.eq("queued"),
+            messages::next_attempt_at.eq(at),
+            messages::created_at.eq(at),
+            messages::updated_at.eq(at),
+        ))
+        .returning(messages::id)
+        .get_result::<i64>(conn)
+        .map(MessageId)
+}

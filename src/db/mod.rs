@@ -13,6 +13,7 @@ pub mod consent_events;
 pub mod contacts;
 pub mod login_failures;
 pub mod messages;
+pub mod opt_in_requests;
 pub mod opt_outs;
 pub mod preference_settings;
 pub mod revoked_sessions;

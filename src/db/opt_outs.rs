@@ -305,3 +305,99 @@ pub fn count_in_group(conn: &mut DbConnection, group_id: GroupId) -> QueryResult
         .count()
         .get_result(conn)
 }
+
+/// An active opt-out as support sees it, across groups, with the names of its scope.
+#[derive(Debug, Clone)]
+pub struct NamedOptOut {
+    pub opt_out: ActiveOptOut,
+    pub group_name: String,
+    pub scope_name: String,
+}
+
+/// Every active opt-out of an address, in every group (support's search).
+pub fn everywhere(conn: &mut DbConnection, email: &str) -> QueryResult<Vec<NamedOptOut>> {
+    use super::schema::{clients, groups};
+    let (scope_clients, scope_users) =
+        diesel::alias!(clients as scope_clients, users as scope_users);
+    let rows = opt_outs::table
+        .inner_join(groups::table)
+        .left_join(
+            scope_clients.on(scope_clients
+                .field(clients::id)
+                .eq(opt_outs::scope_id)
+                .and(opt_outs::level.eq("client"))),
+        )
+        .left_join(
+            scope_users.on(scope_users
+                .field(users::id)
+                .eq(opt_outs::scope_id)
+                .and(opt_outs::level.eq("user"))),
+        )
+        .filter(opt_outs::email.eq(email))
+        .order((groups::name.asc(), opt_outs::id.asc()))
+        .select((
+            opt_outs::all_columns,
+            groups::name,
+            scope_clients.field(clients::name).nullable(),
+            scope_users.field(users::display_name).nullable(),
+        ))
+        .load::<(OptOutRow, String, Option<String>, Option<String>)>(conn)?;
+    rows.into_iter()
+        .map(|(row, group_name, client_name, user_name)| {
+            let opt_out = ActiveOptOut::try_from(row)?;
+            let scope_name = match opt_out.scope.level() {
+                Level::Group => group_name.clone(),
+                Level::Client => client_name.unwrap_or_default(),
+                Level::User => user_name.unwrap_or_default(),
+            };
+            Ok(NamedOptOut {
+                opt_out,
+                group_name,
+                scope_name,
+            })
+        })
+        .collect()
+}
+
+/// Support lifts the chosen opt-outs of `email` on written consent, in one transaction, each
+/// with an event carrying the evidence. Ids that are not active opt-outs of that address are
+/// ignored. Returns how many were lifted.
+pub fn lift_on_written_consent(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+    ids: &[OptOutId],
+    support_user: UserId,
+    evidence_json: &str,
+) -> QueryResult<usize> {
+    write_transaction(conn, |conn| {
+        let mut lifted = 0;
+        for id in ids {
+            let Some(row) = opt_outs::table
+                .filter(opt_outs::id.eq(id.0))
+                .filter(opt_outs::email.eq(email.as_str()))
+                .first::<OptOutRow>(conn)
+                .optional()?
+            else {
+                continue;
+            };
+            let active = ActiveOptOut::try_from(row)?;
+            let event = NewConsentEvent {
+                group_id: active.group_id,
+                email,
+                kind: EventKind::OptIn,
+                scope: Some(active.scope),
+                source: crate::domain::Source::Support,
+                actor_kind: crate::domain::ActorKind::Support,
+                actor_user_id: Some(support_user),
+                campaign_id: None,
+                message_id: None,
+                reason: None,
+                ip_address: None,
+                user_agent: None,
+                evidence: Some(evidence_json),
+            };
+            lifted += usize::from(lift(conn, &event)?);
+        }
+        Ok(lifted)
+    })
+}

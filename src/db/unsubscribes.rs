@@ -110,3 +110,34 @@ pub fn opt_in_from_link(
     );
     opt_outs::lift(conn, &event)
 }
+
+/// The recipient accepted an opt-in request: lifts every opt-out that blocks the request's
+/// sender (its user, client and group levels) in one transaction, each with an event naming
+/// the request. Returns the levels lifted (none: a second click, harmless).
+pub fn opt_in_by_request(
+    conn: &mut DbConnection,
+    request: &LinkedMessage,
+    origin: &RequestOrigin<'_>,
+) -> QueryResult<Vec<Level>> {
+    let email = recipient_address(request)?;
+    write_transaction(conn, |conn| {
+        let applying = opt_outs::applying_to(conn, &request.to_email, &request.sender)?;
+        let mut lifted = Vec::new();
+        for explained in applying {
+            let level = explained.opt_out.scope.level();
+            let event = recipient_event(
+                request,
+                &email,
+                EventKind::OptIn,
+                level,
+                Source::OptInRequest,
+                None,
+                origin,
+            );
+            if opt_outs::lift(conn, &event)? {
+                lifted.push(level);
+            }
+        }
+        Ok(lifted)
+    })
+}

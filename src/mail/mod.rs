@@ -4,6 +4,7 @@
 pub mod campaign_email;
 pub mod confirmation_email;
 pub mod dkim;
+pub mod opt_in_request_email;
 pub mod transport;
 mod url;
 pub mod worker;

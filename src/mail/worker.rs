@@ -173,6 +173,7 @@ impl DeliveryWorker {
     fn build(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
         let mut message = match delivery.kind.as_str() {
             messages::KIND_OPT_OUT_CONFIRMATION => self.build_confirmation(delivery)?,
+            messages::KIND_OPT_IN_REQUEST => self.build_opt_in_request(delivery)?,
             _ => self.build_campaign(delivery)?,
         };
         if let Some(dkim) = &self.dkim {
@@ -223,6 +224,19 @@ impl DeliveryWorker {
             from_address: &delivery.sender_email,
             to: &delivery.to_email,
             what: &what,
+            opt_in_url: &opt_in_url,
+            message_id: self.message_id(delivery),
+        })
+    }
+
+    fn build_opt_in_request(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+        let token = self.config.signing_keys.opt_in_request_token(delivery.id);
+        let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));
+        super::opt_in_request_email::build(&super::opt_in_request_email::OptInRequestEmail {
+            sender: &delivery.sender_name,
+            sender_address: &delivery.sender_email,
+            organisation: &delivery.group_name,
+            to: &delivery.to_email,
             opt_in_url: &opt_in_url,
             message_id: self.message_id(delivery),
         })

@@ -9,13 +9,25 @@ use crate::domain::{Level, MessageId};
 /// Opt-back-in links (confirmation email, "I changed my mind") expire after 30 days.
 pub const OPT_IN_LINK_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Names exactly one opt-out: the one at `lvl` made from the email `mid` (its recipient and its
-/// sender's user, client or group).
+/// What an opt-in link may lift, relative to the email `mid` (its recipient and its sender):
+/// `lvl` = "user" | "client" | "group" names exactly one opt-out (a confirmation email);
+/// `lvl` = "all" every opt-out blocking that sender (an opt-in request).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptInClaims {
     pub mid: i64,
     pub lvl: String,
 }
+
+/// What an opt-in link lifts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptInScope {
+    /// Exactly the opt-out at this level (confirmation email).
+    One(Level),
+    /// Every opt-out that blocks the sender (opt-in request).
+    AllBlockingSender,
+}
+
+const ALL_BLOCKING_SENDER: &str = "all";
 
 /// Unsubscribe links must keep working long after the email arrived: CAN-SPAM asks 30 days,
 /// CASL 60; we promise at least 400.
@@ -37,17 +49,29 @@ impl SigningKeys {
     }
 
     pub fn opt_in_token(&self, message: MessageId, level: Level) -> String {
+        self.sign_opt_in(message, level.as_str())
+    }
+
+    /// The link in an opt-in request: lifts every opt-out blocking the request's sender.
+    pub fn opt_in_request_token(&self, request: MessageId) -> String {
+        self.sign_opt_in(request, ALL_BLOCKING_SENDER)
+    }
+
+    fn sign_opt_in(&self, message: MessageId, lvl: &str) -> String {
         let claims = OptInClaims {
             mid: message.0,
-            lvl: level.as_str().to_owned(),
+            lvl: lvl.to_owned(),
         };
         self.sign(Purpose::Optin, &claims, OPT_IN_LINK_LIFETIME)
     }
 
-    pub fn verify_opt_in_token(&self, token: &str) -> Result<(MessageId, Level), TokenError> {
+    pub fn verify_opt_in_token(&self, token: &str) -> Result<(MessageId, OptInScope), TokenError> {
         let claims = self.verify::<OptInClaims>(Purpose::Optin, token)?;
-        let level = claims.lvl.parse().map_err(|_| TokenError::Malformed)?;
-        Ok((MessageId(claims.mid), level))
+        let scope = match claims.lvl.as_str() {
+            ALL_BLOCKING_SENDER => OptInScope::AllBlockingSender,
+            level => OptInScope::One(level.parse().map_err(|_| TokenError::Malformed)?),
+        };
+        Ok((MessageId(claims.mid), scope))
     }
 
     pub fn verify_unsubscribe_token(&self, token: &str) -> Result<MessageId, TokenError> {

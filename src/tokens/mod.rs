@@ -8,7 +8,9 @@ mod keys;
 mod links;
 
 pub use keys::SigningKeys;
-pub use links::{OPT_IN_LINK_LIFETIME, OptInClaims, UNSUBSCRIBE_LINK_LIFETIME, UnsubscribeClaims};
+pub use links::{
+    OPT_IN_LINK_LIFETIME, OptInClaims, OptInScope, UNSUBSCRIBE_LINK_LIFETIME, UnsubscribeClaims,
+};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode};

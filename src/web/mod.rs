@@ -18,6 +18,7 @@ pub mod security_headers;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod support;
 
 use actix_web::web;
 
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(activity_emails::routes)
         .configure(preference_center::routes)
         .configure(settings::routes)
+        .configure(support::routes)
         .configure(pages::routes);
 }
 

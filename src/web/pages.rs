@@ -71,23 +71,6 @@ async fn activity_opt_outs(signed_in: SignedIn) -> Result<PlaceholderPage, AppEr
     )
 }
 
-#[get("/support")]
-async fn support(signed_in: SignedIn) -> Result<PlaceholderPage, AppError> {
-    render(
-        &signed_in,
-        Placeholder {
-            area: Area::Support,
-            allowed: &[Role::Support],
-            title: "Support",
-            breadcrumb: "Support",
-            summary: "Find an address across all groups and opt it back in on written consent.",
-            coming: "the cross-group search and the opt-in form with written consent.",
-        },
-    )
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home)
-        .service(activity_opt_outs)
-        .service(support);
+    cfg.service(home).service(activity_opt_outs);
 }

@@ -9,6 +9,7 @@ mod contacts;
 mod database;
 mod delivery;
 mod health;
+mod opt_in;
 mod outbox;
 mod pages;
 mod preference_center;

@@ -7,7 +7,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::load_visible;
-use super::view::{self, EventView, LevelChoice, ReasonView};
+use super::view::{self, EventView, LevelChoice, OptInOffer, ReasonView};
 use crate::db::{consent_events, opt_outs};
 use crate::domain::{Level, rights};
 use crate::web::errors::AppError;
@@ -23,6 +23,7 @@ pub struct DetailQuery {
     added: Option<String>,
     opted_out: Option<String>,
     already: Option<String>,
+    requested: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -39,6 +40,7 @@ pub struct DetailPage {
     history: Vec<EventView>,
     history_truncated: bool,
     choices: Vec<LevelChoice>,
+    opt_in: Option<OptInOffer>,
     notice: Option<String>,
 }
 
@@ -52,11 +54,14 @@ pub async fn detail(
     let person = signed_in.person();
     let contact = load_visible(&state, &person, path.into_inner()).await?;
     let (email, owner) = (contact.email.clone(), contact.owner);
-    let (applying, history) = state
+    let (applying, history, last_request) = state
         .db(move |conn| -> diesel::QueryResult<_> {
+            let requests =
+                consent_events::last_opt_in_requests(conn, &owner, std::slice::from_ref(&email))?;
             Ok((
                 opt_outs::applying_to(conn, &email, &owner)?,
                 consent_events::history_for(conn, &email, &owner, HISTORY_LIMIT + 1)?,
+                requests.into_values().next(),
             ))
         })
         .await?;
@@ -90,6 +95,11 @@ pub async fn detail(
             .collect(),
         history_truncated,
         choices: view::level_choices(&contact, &view::offered_levels(&allowed, broadest)),
+        opt_in: view::opt_in_offer(
+            person.as_sender() == Some(contact.owner),
+            broadest,
+            last_request.as_ref(),
+        ),
         notice,
     })
 }
@@ -97,6 +107,12 @@ pub async fn detail(
 fn notice(query: &DetailQuery, contact: &crate::db::contacts::Contact) -> Option<String> {
     if query.added.is_some() {
         return Some("Contact added.".to_owned());
+    }
+    if query.requested.is_some() {
+        return Some(format!(
+            "An opt-in request has been emailed to {}. Their opt-outs are lifted only if they confirm.",
+            contact.email
+        ));
     }
     let level: Level = query.opted_out.as_deref()?.parse().ok()?;
     let what = view::what_stops(contact, level);

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
-use super::view::{self, LevelChoice};
+use super::view::{self, LevelChoice, OptInOffer};
 use crate::db::contacts::{self, Contact, ContactCursor};
 use crate::db::opt_outs;
 use crate::domain::{ContactId, Level, Person, Role, rights};
@@ -33,6 +33,7 @@ pub struct ContactRowView {
     pub owner: String,
     pub badge: Option<String>,
     pub choices: Vec<LevelChoice>,
+    pub opt_in: Option<OptInOffer>,
 }
 
 /// What the add-contact form shows again after a refused submission.
@@ -88,7 +89,8 @@ pub async fn render(
     let visible = rights::visible_contacts(&person);
     let is_later_page = after.is_some();
     let term = search.clone();
-    let (mut page, suppressed) = state
+    let sender = person.as_sender();
+    let (mut page, suppressed, requests) = state
         .db(move |conn| -> diesel::QueryResult<_> {
             let page = contacts::page(
                 conn,
@@ -99,7 +101,19 @@ pub async fn render(
             )?;
             let ids: Vec<ContactId> = page.iter().map(|c| c.id).collect();
             let suppressed = opt_outs::broadest_for_contacts(conn, &ids)?;
-            Ok((page, suppressed))
+            // Opt-in requests the person sent to their own suppressed contacts on this page.
+            let requests = match sender {
+                Some(sender) => {
+                    let own: Vec<String> = page
+                        .iter()
+                        .filter(|c| c.owner == sender && suppressed.contains_key(&c.id))
+                        .map(|c| c.email.clone())
+                        .collect();
+                    crate::db::consent_events::last_opt_in_requests(conn, &sender, &own)?
+                }
+                None => Default::default(),
+            };
+            Ok((page, suppressed, requests))
         })
         .await?;
     let next_cursor = if page.len() > PAGE_SIZE {
@@ -110,7 +124,15 @@ pub async fn render(
     };
     let rows = page
         .iter()
-        .map(|contact| row_view(&person, contact, suppressed.get(&contact.id).copied()))
+        .map(|contact| {
+            let last_request = requests.get(&contact.email);
+            row_view(
+                &person,
+                contact,
+                suppressed.get(&contact.id).copied(),
+                last_request,
+            )
+        })
         .collect();
     Ok(ContactsPage {
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Contacts),
@@ -125,7 +147,13 @@ pub async fn render(
     })
 }
 
-fn row_view(person: &Person, contact: &Contact, suppressed: Option<Level>) -> ContactRowView {
+fn row_view(
+    person: &Person,
+    contact: &Contact,
+    suppressed: Option<Level>,
+    last_request: Option<&chrono::NaiveDateTime>,
+) -> ContactRowView {
+    let is_owner = person.as_sender() == Some(contact.owner);
     let allowed = rights::manual_opt_out_levels(person, &contact.owner);
     let offered = view::offered_levels(&allowed, suppressed);
     ContactRowView {
@@ -135,6 +163,7 @@ fn row_view(person: &Person, contact: &Contact, suppressed: Option<Level>) -> Co
         owner: format!("{} · {}", contact.owner_name, contact.client_name),
         badge: suppressed.map(view::badge),
         choices: view::level_choices(contact, &offered),
+        opt_in: view::opt_in_offer(is_owner, suppressed, last_request),
     }
 }
 

@@ -5,6 +5,7 @@
 mod add;
 mod detail;
 mod list;
+mod opt_in_request;
 mod opt_out;
 mod view;
 
@@ -22,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(add::add)
         .service(detail::detail)
         .service(opt_out::confirm)
-        .service(opt_out::submit);
+        .service(opt_out::submit)
+        .service(opt_in_request::send);
 }
 
 /// The contact, when it exists and the person may see it; 404 otherwise (ids do not leak).

@@ -141,6 +141,34 @@ fn source_label(stored: &str) -> String {
         .unwrap_or_else(|| stored.to_owned())
 }
 
+/// The menu's "Opt in" item for the contact's owner when the contact is suppressed for them.
+pub enum OptInOffer {
+    /// A request can be sent now.
+    Available,
+    /// One was sent recently; the text says when the next is possible.
+    Waiting(String),
+}
+
+pub fn opt_in_offer(
+    is_owner: bool,
+    suppressed: Option<Level>,
+    last_request: Option<&NaiveDateTime>,
+) -> Option<OptInOffer> {
+    if !is_owner || suppressed.is_none() {
+        return None;
+    }
+    Some(match last_request {
+        Some(last) if crate::db::opt_in_requests::next_possible(*last) > crate::db::now() => {
+            OptInOffer::Waiting(format!(
+                "Opt-in request sent {}; the next is possible on {}",
+                when(last),
+                when(&crate::db::opt_in_requests::next_possible(*last))
+            ))
+        }
+        _ => OptInOffer::Available,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

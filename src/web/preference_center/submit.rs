@@ -164,8 +164,10 @@ pub struct UndoForm {
 #[template(path = "recipient/opted_in.html")]
 pub struct OptedInPage {
     pub chrome: Chrome,
-    pub what: String,
-    pub lifted: bool,
+    /// What the recipient receives again, one line per lifted opt-out.
+    pub again: Vec<String>,
+    /// When nothing was lifted: what they were not unsubscribed from.
+    pub nothing_for: String,
 }
 
 pub async fn undo(
@@ -209,10 +211,15 @@ pub async fn lift(
         })
         .await?;
     tracing::info!(message = %id, %level, lifted, "recipient opted back in");
+    let what = what_stops(level, &linked.names());
     let page = OptedInPage {
         chrome: Chrome::recipient(linked.organisation()),
-        what: what_stops(level, &linked.names()),
-        lifted,
+        again: if lifted {
+            vec![what.clone()]
+        } else {
+            Vec::new()
+        },
+        nothing_for: what,
     };
     let html = page.render().map_err(AppError::internal)?;
     Ok(recipient_response(StatusCode::OK, None).body(html))

@@ -1,0 +1,302 @@
+//! Support's back end: find an address across every group, see its opt-outs and consent
+//! history, and opt it back in — only with the recipient's written consent recorded (who gave
+//! it, when it arrived, a reference, its text). Support never opts anyone out.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::contacts::when;
+use super::csrf::ProtectedForm;
+use super::errors::AppError;
+use super::layout::{Area, Chrome};
+use super::session::SignedIn;
+use super::state::AppState;
+use crate::db::{consent_events, opt_outs};
+use crate::domain::{EmailAddress, EventKind, OptOutId, Source, rights};
+
+const HISTORY_LIMIT: i64 = 200;
+const MAX_FIELD_CHARS: usize = 200;
+const MAX_CONSENT_TEXT_CHARS: usize = 5000;
+
+#[derive(Deserialize)]
+pub struct SupportQuery {
+    q: Option<String>,
+    done: Option<usize>,
+}
+
+pub struct OptOutRow {
+    pub id: i64,
+    pub group: String,
+    pub level: &'static str,
+    pub scope: String,
+    pub since: String,
+    pub source: String,
+    pub checked: bool,
+}
+
+pub struct EventRow {
+    pub when: String,
+    pub group: String,
+    pub what: String,
+    pub level: String,
+    pub source: String,
+    pub by: String,
+    pub evidence: String,
+}
+
+/// What support typed, shown again when the form is refused.
+#[derive(Default)]
+pub struct ConsentForm {
+    pub given_by: String,
+    pub received_on: String,
+    pub reference: String,
+    pub text: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "support/search.html")]
+pub struct SupportPage {
+    chrome: Chrome,
+    search: String,
+    address: Option<String>,
+    opt_outs: Vec<OptOutRow>,
+    events: Vec<EventRow>,
+    consent: ConsentForm,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+fn require_support(signed_in: &SignedIn) -> Result<(), AppError> {
+    if rights::may_lift_on_written_consent(&signed_in.person()) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+#[get("/support")]
+async fn support_search(
+    signed_in: SignedIn,
+    query: web::Query<SupportQuery>,
+    state: web::Data<AppState>,
+) -> Result<SupportPage, AppError> {
+    require_support(&signed_in)?;
+    let notice = query.done.map(|n| {
+        format!(
+            "Opted back in: {n} opt-out{} lifted, with the written consent recorded.",
+            if n == 1 { "" } else { "s" }
+        )
+    });
+    render(
+        &state,
+        &signed_in,
+        query.q.clone().unwrap_or_default(),
+        &[],
+        ConsentForm::default(),
+        None,
+        notice,
+    )
+    .await
+}
+
+async fn render(
+    state: &AppState,
+    signed_in: &SignedIn,
+    search: String,
+    ticked: &[i64],
+    consent: ConsentForm,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<SupportPage, AppError> {
+    let search = search.trim().chars().take(254).collect::<String>();
+    let mut page = SupportPage {
+        chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Support),
+        search: search.clone(),
+        address: None,
+        opt_outs: Vec::new(),
+        events: Vec::new(),
+        consent,
+        error,
+        notice,
+    };
+    if search.is_empty() {
+        return Ok(page);
+    }
+    let email = match EmailAddress::parse(&search) {
+        Ok(email) => email,
+        Err(invalid) => {
+            page.error = Some(invalid.to_string());
+            return Ok(page);
+        }
+    };
+    let address = email.as_str().to_owned();
+    let (active, history) = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            Ok((
+                opt_outs::everywhere(conn, &address)?,
+                consent_events::everywhere_for(conn, &address, HISTORY_LIMIT)?,
+            ))
+        })
+        .await?;
+    page.address = Some(email.into_string());
+    page.opt_outs = active
+        .iter()
+        .map(|o| OptOutRow {
+            id: o.opt_out.id.0,
+            group: o.group_name.clone(),
+            level: o.opt_out.scope.level().label(),
+            scope: o.scope_name.clone(),
+            since: when(&o.opt_out.created_at),
+            source: Source::from_stored(&o.opt_out.source)
+                .map_or_else(|| o.opt_out.source.clone(), |s| s.label().to_owned()),
+            checked: ticked.contains(&o.opt_out.id.0),
+        })
+        .collect();
+    page.events = history
+        .iter()
+        .map(|(event, group, evidence)| EventRow {
+            when: when(&event.created_at),
+            group: group.clone(),
+            what: EventKind::from_stored(&event.kind)
+                .map_or_else(|| event.kind.clone(), |k| k.label().to_owned()),
+            level: event
+                .scope
+                .map(|s| s.level().label().to_owned())
+                .unwrap_or_default(),
+            source: Source::from_stored(&event.source)
+                .map_or_else(|| event.source.clone(), |s| s.label().to_owned()),
+            by: event
+                .actor_name
+                .clone()
+                .unwrap_or_else(|| match event.actor_kind.as_str() {
+                    "recipient" => "The recipient".to_owned(),
+                    "system" => "The system".to_owned(),
+                    other => other.to_owned(),
+                }),
+            evidence: evidence.clone().unwrap_or_default(),
+        })
+        .collect();
+    Ok(page)
+}
+
+/// The written consent, checked field by field; the message says what is missing.
+fn evidence(form: &ConsentForm) -> Result<String, String> {
+    let fields = [
+        ("who gave the consent", &form.given_by, MAX_FIELD_CHARS),
+        ("the date the consent was received", &form.received_on, 10),
+        (
+            "a reference (ticket or letter number)",
+            &form.reference,
+            MAX_FIELD_CHARS,
+        ),
+        (
+            "the text of the consent",
+            &form.text,
+            MAX_CONSENT_TEXT_CHARS,
+        ),
+    ];
+    for (label, value, max) in fields {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("Nothing was changed: enter {label}."));
+        }
+        if value.chars().count() > max {
+            return Err(format!("Nothing was changed: {label} is too long."));
+        }
+    }
+    let received =
+        NaiveDate::parse_from_str(form.received_on.trim(), "%Y-%m-%d").map_err(|_| {
+            "Nothing was changed: the date the consent was received must look like 2026-11-26."
+                .to_owned()
+        })?;
+    if received > chrono::Utc::now().date_naive() {
+        return Err(
+            "Nothing was changed: the consent cannot have been received in the future.".to_owned(),
+        );
+    }
+    Ok(serde_json::json!({
+        "written_consent": {
+            "given_by": form.given_by.trim(),
+            "received_on": received.to_string(),
+            "reference": form.reference.trim(),
+            "text": form.text.trim(),
+        }
+    })
+    .to_string())
+}
+
+#[post("/support/opt-in")]
+async fn opt_in(
+    submitted: ProtectedForm<Vec<(String, String)>>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let ProtectedForm { signed_in, form } = submitted;
+    require_support(&signed_in)?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let address = field("email");
+    let ticked: Vec<i64> = form
+        .iter()
+        .filter(|(k, _)| k == "opt_out")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let consent = ConsentForm {
+        given_by: field("consent_given_by"),
+        received_on: field("consent_received_on"),
+        reference: field("consent_reference"),
+        text: field("consent_text"),
+    };
+    let email = EmailAddress::parse(&address).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let checked = if ticked.is_empty() {
+        Err("Nothing was changed: tick the opt-outs to lift.".to_owned())
+    } else {
+        evidence(&consent)
+    };
+    let evidence_json = match checked {
+        Ok(json) => json,
+        Err(message) => {
+            let page = render(
+                &state,
+                &signed_in,
+                address,
+                &ticked,
+                consent,
+                Some(message),
+                None,
+            )
+            .await?;
+            let mut response = page.respond_to(&req).map_into_boxed_body();
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    let support_user = signed_in.user_id();
+    let ids: Vec<OptOutId> = ticked.into_iter().map(OptOutId).collect();
+    let target = email.clone();
+    let lifted = state
+        .db(move |conn| {
+            opt_outs::lift_on_written_consent(conn, &target, &ids, support_user, &evidence_json)
+        })
+        .await?;
+    tracing::info!(support = %support_user, recipient_domain = %email.domain(), lifted, "opted in on written consent");
+    let location = format!(
+        "/support?q={}&done={lifted}",
+        url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>()
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(support_search).service(opt_in);
+}
