@@ -142,6 +142,10 @@ pub enum Command {
     Demo,
     /// Run only the delivery worker (no web server): sends queued email.
     Worker,
+    /// Export a group's opt-outs as CSV (streamed; formula cells neutralised).
+    Export(ExportArgs),
+    /// Import opt-outs from CSV: a dry run unless --commit.
+    Import(ImportArgs),
     /// Manage staff logins.
     #[command(subcommand)]
     User(UserCommand),
@@ -209,4 +213,35 @@ pub enum ClientCommand {
         /// The client's name, e.g. "Newsletters".
         name: String,
     },
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The group's name.
+    #[arg(long)]
+    pub group: String,
+    /// Only this level (group, client or user).
+    #[arg(long)]
+    pub level: Option<crate::domain::Level>,
+    /// Only opt-outs at this client (by name) or of its users.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Only this source (preference_center, one_click, manual, import, ...).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The CSV file (columns: address, level, client, user, reason, date).
+    pub file: PathBuf,
+    /// The admin the import is made as: their rights decide what may be imported.
+    #[arg(long = "as")]
+    pub as_admin: String,
+    /// Apply the valid rows (without it, only the dry run is shown).
+    #[arg(long)]
+    pub commit: bool,
 }

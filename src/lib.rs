@@ -7,6 +7,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod export;
+pub mod import;
 pub mod mail;
 pub mod passwords;
 pub mod redact;

@@ -229,3 +229,18 @@ pub fn bump_session_version(conn: &mut DbConnection, id: UserId) -> QueryResult<
 pub fn count_groups(conn: &mut DbConnection) -> QueryResult<i64> {
     groups::table.count().get_result(conn)
 }
+
+pub fn list_groups(conn: &mut DbConnection) -> QueryResult<Vec<Group>> {
+    groups::table
+        .order(groups::name)
+        .select((groups::id, groups::name))
+        .load::<(i64, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(id, name)| Group {
+                    id: GroupId(id),
+                    name,
+                })
+                .collect()
+        })
+}

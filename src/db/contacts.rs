@@ -153,7 +153,7 @@ pub fn like_pattern(term: &str) -> String {
 }
 
 /// `%`, `_` and `\` typed by a person match themselves, not any text.
-fn escape_like(term: &str) -> String {
+pub fn escape_like(term: &str) -> String {
     let mut escaped = String::with_capacity(term.len());
     for c in term.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -8,6 +8,7 @@ pub mod schema;
 mod url;
 
 pub mod accounts;
+pub mod activity;
 pub mod campaigns;
 pub mod consent_events;
 pub mod contacts;

@@ -84,6 +84,16 @@ impl TryFrom<OptOutRow> for ActiveOptOut {
 /// active nothing changes and nothing is appended (double clicks and replays are harmless).
 /// Returns whether a new opt-out was recorded.
 pub fn record(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResult<bool> {
+    record_at(conn, event, None)
+}
+
+/// As [`record`], with the moment the recipient opted out when it was earlier than now (an
+/// import of older opt-outs).
+pub fn record_at(
+    conn: &mut DbConnection,
+    event: &NewConsentEvent<'_>,
+    given_at: Option<chrono::NaiveDateTime>,
+) -> QueryResult<bool> {
     debug_assert_eq!(event.kind, EventKind::OptOut);
     let scope = event
         .scope
@@ -99,7 +109,7 @@ pub fn record(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResu
             opt_outs::campaign_id.eq(event.campaign_id.map(|c| c.0)),
             opt_outs::message_id.eq(event.message_id.map(|m| m.0)),
             opt_outs::reason.eq(event.reason),
-            opt_outs::created_at.eq(now()),
+            opt_outs::created_at.eq(given_at.unwrap_or_else(now)),
         );
         // `on_conflict` does not compile through the connection enum: same DSL, each backend.
         let inserted = on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
@@ -400,4 +410,21 @@ pub fn lift_on_written_consent(
         }
         Ok(lifted)
     })
+}
+
+/// Whether this exact opt-out is active.
+pub fn is_active(
+    conn: &mut DbConnection,
+    group: GroupId,
+    email: &EmailAddress,
+    scope: Scope,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        opt_outs::table
+            .filter(opt_outs::email.eq(email.as_str()))
+            .filter(opt_outs::group_id.eq(group.0))
+            .filter(opt_outs::level.eq(scope.level().as_str()))
+            .filter(opt_outs::scope_id.eq(scope.scope_id())),
+    ))
+    .get_result(conn)
 }

@@ -2,6 +2,7 @@
 //! domain types, call db and mail functions, and render a template.
 
 pub mod activity_emails;
+pub mod activity_opt_outs;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(contacts::routes)
         .configure(campaigns::routes)
         .configure(activity_emails::routes)
+        .configure(activity_opt_outs::routes)
         .configure(preference_center::routes)
         .configure(settings::routes)
         .configure(support::routes)

@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 on_both_backends!(
     demo_command_prints_logins_and_is_idempotent,
-    user_add_creates_a_login_that_can_sign_in
+    user_add_creates_a_login_that_can_sign_in,
+    import_and_export_commands_round_trip,
 );
 
 fn optouts(db: &TestDatabase, args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -224,4 +225,78 @@ fn a_bad_postgres_url_stops_the_command_with_the_servers_message() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(data, ["signing-keys"]);
+}
+
+async fn import_and_export_commands_round_trip(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else {
+        return;
+    };
+    assert!(optouts(&db, &["demo"], &[]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "address,level,client,reason\ncli1@example.com,client,Events,=2+2\nbad,group,,\n",
+    )
+    .unwrap();
+    let input_arg = input.to_str().unwrap();
+    let dry = optouts(
+        &db,
+        &["import", input_arg, "--as", "grace.hopper@acme.example"],
+        &[],
+    );
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(
+        stdout(&dry).contains("1 to add, 0 already present, 1 invalid."),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(stdout(&dry).contains("line 3:"), "{}", stdout(&dry));
+    let commit = optouts(
+        &db,
+        &[
+            "import",
+            input_arg,
+            "--as",
+            "grace.hopper@acme.example",
+            "--commit",
+        ],
+        &[],
+    );
+    assert!(
+        stdout(&commit).contains("Imported: 1 opt-outs added."),
+        "{}",
+        stdout(&commit)
+    );
+    let user = optouts(
+        &db,
+        &["import", input_arg, "--as", "nina.patel@acme.example"],
+        &[],
+    );
+    assert!(!user.status.success() && stderr(&user).contains("not an admin"));
+
+    let output = dir.path().join("out.csv");
+    let export = optouts(
+        &db,
+        &[
+            "export",
+            "--group",
+            "Acme Holdings",
+            "--client",
+            "Events",
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(export.status.success(), "{}", stderr(&export));
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        written.starts_with("address,level,scope,source,campaign,reason,created_at,by\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("cli1@example.com,client,Events,import,,'=2+2,"),
+        "{written}"
+    );
 }

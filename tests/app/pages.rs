@@ -14,7 +14,6 @@ on_both_backends!(
     oversized_forms_get_413,
     every_response_carries_security_headers,
     names_are_escaped_in_the_page_frame,
-    placeholders_say_they_are_not_built_yet,
 );
 
 async fn demo_app(backend: Backend) -> Option<TestApp> {
@@ -252,20 +251,4 @@ async fn names_are_escaped_in_the_page_frame(backend: Backend) {
         html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#34;Bobby&#34;")
     );
     assert_eq!(texts(&html, ".who-name"), [hostile]);
-}
-
-async fn placeholders_say_they_are_not_built_yet(backend: Backend) {
-    let Some(app) = demo_app(backend).await else {
-        return;
-    };
-    app.login_ok("grace.hopper@acme.example", DEMO_PASSWORD)
-        .await;
-    let html = app
-        .get("/admin/activity/opt-outs")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(texts(&html, ".breadcrumb"), ["Admin › Activity › Opt outs"]);
-    assert_eq!(texts(&html, ".placeholder h2"), ["Not built yet"]);
 }

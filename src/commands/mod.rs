@@ -1,5 +1,7 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls [`run`].
 
+mod csv;
+
 use anyhow::{Context, bail};
 use secrecy::SecretString;
 use std::io::IsTerminal;
@@ -21,6 +23,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(&config),
         Command::Demo => load_demo(&config),
         Command::Worker => run_worker(config).await,
+        Command::Export(args) => csv::export(&config, args),
+        Command::Import(args) => csv::import(&config, args),
         Command::User(UserCommand::Add(args)) => add_user(&config, args),
         Command::Group(GroupCommand::Add { name }) => add_group(&config, &name),
         Command::Client(ClientCommand::Add { group, name }) => add_client(&config, &group, &name),
