@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{campaigns, clients, groups, opt_outs, users};
+use super::schema::{campaigns, clients, consent_events, groups, opt_outs, users};
 use crate::domain::{ClientId, GroupId, Level, OptOutId, UserId};
 
 /// Whose opt-outs: a group admin's (or support's chosen) group, or a client admin's view —
@@ -62,8 +62,11 @@ type Row = (
     Option<String>,
 );
 
+/// The filtered, scoped query over `opt_outs` (active) or `consent_events` (for lifted ones):
+/// both tables name their columns alike. Level and scope id are compared as nullable because
+/// they are nullable in `consent_events`.
 macro_rules! scoped_query {
-    ($scope:expr, $filter:expr) => {{
+    ($t:ident, $scope:expr, $filter:expr) => {{
         // Several aliases of one table must be declared in one `alias!`.
         let (scope_clients, scope_users, actors, user_clients) = diesel::alias!(
             clients as scope_clients,
@@ -71,72 +74,72 @@ macro_rules! scoped_query {
             users as actors,
             users as user_clients
         );
-        let mut query = opt_outs::table
-            .inner_join(groups::table)
+        let mut query = $t::table
+            .inner_join(groups::table.on(groups::id.eq($t::group_id)))
             .left_join(
                 scope_clients.on(scope_clients
                     .field(clients::id)
-                    .eq(opt_outs::scope_id)
-                    .and(opt_outs::level.eq("client"))),
+                    .nullable()
+                    .eq($t::scope_id.nullable())
+                    .and($t::level.nullable().eq("client"))),
             )
             .left_join(
                 scope_users.on(scope_users
                     .field(users::id)
-                    .eq(opt_outs::scope_id)
-                    .and(opt_outs::level.eq("user"))),
-            )
-            .left_join(
-                actors.on(actors
-                    .field(users::id)
                     .nullable()
-                    .eq(opt_outs::actor_user_id)),
+                    .eq($t::scope_id.nullable())
+                    .and($t::level.nullable().eq("user"))),
             )
-            .left_join(campaigns::table.on(campaigns::id.nullable().eq(opt_outs::campaign_id)))
-            .filter(opt_outs::group_id.eq($scope.group().0))
+            .left_join(actors.on(actors.field(users::id).nullable().eq($t::actor_user_id)))
+            .left_join(campaigns::table.on(campaigns::id.nullable().eq($t::campaign_id)))
+            .filter($t::group_id.eq($scope.group().0))
             .into_boxed();
         // The client of a row's scope: the client itself, or the user's client.
         let users_of = |client: ClientId| {
             user_clients
                 .filter(user_clients.field(users::client_id).eq(client.0))
-                .select(user_clients.field(users::id))
+                .select(user_clients.field(users::id).nullable())
         };
         let in_client = |client: ClientId| {
-            (opt_outs::level
+            ($t::level
+                .nullable()
                 .eq("client")
-                .and(opt_outs::scope_id.eq(client.0)))
-            .or(opt_outs::level
+                .and($t::scope_id.nullable().eq(client.0)))
+            .or($t::level
+                .nullable()
                 .eq("user")
-                .and(opt_outs::scope_id.eq_any(users_of(client))))
+                .and($t::scope_id.nullable().eq_any(users_of(client))))
         };
         if let ActivityScope::Client { client, .. } = $scope {
-            query = query.filter(opt_outs::level.eq("group").or(in_client(client)));
+            query = query.filter($t::level.nullable().eq("group").or(in_client(client)));
         }
         let filter: &ActivityFilter = $filter;
         if let Some(level) = filter.level {
-            query = query.filter(opt_outs::level.eq(level.as_str()));
+            query = query.filter($t::level.nullable().eq(level.as_str()));
         }
         if let Some(client) = filter.client {
             query = query.filter(in_client(client));
         }
         if let Some(user) = filter.user {
             query = query.filter(
-                opt_outs::level
+                $t::level
+                    .nullable()
                     .eq("user")
-                    .and(opt_outs::scope_id.eq(user.0)),
+                    .and($t::scope_id.nullable().eq(user.0)),
             );
         }
         if let Some(source) = &filter.source {
-            query = query.filter(opt_outs::source.eq(source.clone()));
+            query = query.filter($t::source.eq(source.clone()));
         }
         if let Some(from) = filter.from {
-            query = query.filter(opt_outs::created_at.ge(from));
+            query = query.filter($t::created_at.ge(from));
         }
         if let Some(until) = filter.until {
-            query = query.filter(opt_outs::created_at.lt(until));
+            query = query.filter($t::created_at.lt(until));
         }
         if let Some(prefix) = &filter.address_prefix {
             query = query.filter(
-                opt_outs::email
+                $t::email
                     .like(format!("{}%", super::contacts::escape_like(prefix)))
                     .escape('\\'),
             );
@@ -153,7 +156,7 @@ pub fn page(
     after: Option<(NaiveDateTime, OptOutId)>,
     limit: i64,
 ) -> QueryResult<Vec<ActivityRow>> {
-    let (mut query, scope_clients, scope_users, actors) = scoped_query!(scope, filter);
+    let (mut query, scope_clients, scope_users, actors) = scoped_query!(opt_outs, scope, filter);
     if let Some((at, id)) = after {
         query = query.filter(
             opt_outs::created_at
@@ -180,38 +183,31 @@ pub fn page(
             actors.field(users::display_name).nullable(),
         ))
         .load::<Row>(conn)?;
-    rows.into_iter()
-        .map(
-            |(
-                (id, email, level, source, reason, created_at),
-                group,
-                client,
-                user,
-                campaign,
-                actor,
-            )| {
-                let level: Level = level
-                    .parse()
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-                let scope_name = match level {
-                    Level::Group => group,
-                    Level::Client => client.unwrap_or_default(),
-                    Level::User => user.unwrap_or_default(),
-                };
-                Ok(ActivityRow {
-                    id: OptOutId(id),
-                    email,
-                    level,
-                    scope_name,
-                    source,
-                    campaign_name: campaign,
-                    reason,
-                    created_at,
-                    actor_name: actor,
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(to_row).collect()
+}
+
+fn to_row(row: Row) -> QueryResult<ActivityRow> {
+    let ((id, email, level, source, reason, created_at), group, client, user, campaign, actor) =
+        row;
+    let level: Level = level
+        .parse()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    let scope_name = match level {
+        Level::Group => group,
+        Level::Client => client.unwrap_or_default(),
+        Level::User => user.unwrap_or_default(),
+    };
+    Ok(ActivityRow {
+        id: OptOutId(id),
+        email,
+        level,
+        scope_name,
+        source,
+        campaign_name: campaign,
+        reason,
+        created_at,
+        actor_name: actor,
+    })
 }
 
 /// How many rows match, counting at most `cap` (so the count stays cheap on millions of rows:
@@ -222,7 +218,51 @@ pub fn count_capped(
     filter: &ActivityFilter,
     cap: i64,
 ) -> QueryResult<i64> {
-    let (query, _, _, _) = scoped_query!(scope, filter);
+    let (query, _, _, _) = scoped_query!(opt_outs, scope, filter);
     let ids: Vec<i64> = query.select(opt_outs::id).limit(cap).load(conn)?;
     Ok(ids.len() as i64)
+}
+
+/// Lifted opt-outs, from the event log: the opt-in events in scope, newest first, in the same
+/// shape as active rows (`created_at` is when it was lifted, `source` how, `reason` the
+/// evidence).
+pub fn lifted_page(
+    conn: &mut DbConnection,
+    scope: ActivityScope,
+    filter: &ActivityFilter,
+    after: Option<(NaiveDateTime, OptOutId)>,
+    limit: i64,
+) -> QueryResult<Vec<ActivityRow>> {
+    let (mut query, scope_clients, scope_users, actors) =
+        scoped_query!(consent_events, scope, filter);
+    query = query.filter(consent_events::kind.eq("opt_in"));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            consent_events::created_at
+                .lt(at)
+                .or(consent_events::created_at
+                    .eq(at)
+                    .and(consent_events::id.lt(id.0))),
+        );
+    }
+    let rows = query
+        .order((consent_events::created_at.desc(), consent_events::id.desc()))
+        .limit(limit)
+        .select((
+            (
+                consent_events::id,
+                consent_events::email,
+                consent_events::level.assume_not_null(),
+                consent_events::source,
+                consent_events::evidence,
+                consent_events::created_at,
+            ),
+            groups::name,
+            scope_clients.field(clients::name).nullable(),
+            scope_users.field(users::display_name).nullable(),
+            campaigns::name.nullable(),
+            actors.field(users::display_name).nullable(),
+        ))
+        .load::<Row>(conn)?;
+    rows.into_iter().map(to_row).collect()
 }

@@ -39,7 +39,31 @@ pub struct ListQuery {
     from: Option<String>,
     to: Option<String>,
     q: Option<String>,
+    /// "1": show lifted opt-outs (from the event log) instead of active ones.
+    lifted: Option<String>,
     after: Option<String>,
+}
+
+impl ListQuery {
+    fn lifted(&self) -> bool {
+        self.lifted.as_deref() == Some("1")
+    }
+}
+
+/// One page of active opt-outs, or of lifted ones from the event log.
+fn rows_page(
+    conn: &mut crate::db::DbConnection,
+    lifted: bool,
+    scope: ActivityScope,
+    filter: &ActivityFilter,
+    after: Option<(NaiveDateTime, OptOutId)>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<ActivityRow>> {
+    if lifted {
+        activity::lifted_page(conn, scope, filter, after, limit)
+    } else {
+        activity::page(conn, scope, filter, after, limit)
+    }
 }
 
 pub struct RowView {
@@ -68,6 +92,7 @@ pub struct OptOutsPage {
     is_later_page: bool,
     filter_query: String,
     can_import: bool,
+    lifted: bool,
 }
 
 /// Resolves whose opt-outs the person sees; support must pick a group.
@@ -153,12 +178,17 @@ async fn list(
     let after = query.after.as_deref().map(decode_cursor).transpose()?;
     let is_later_page = after.is_some();
     let group = scope.group();
-    let counted_filter = filter.clone();
+    let lifted = query.lifted();
     let (mut page, count, clients) = state
         .db(move |conn| -> diesel::QueryResult<_> {
+            let count = if lifted {
+                None
+            } else {
+                Some(activity::count_capped(conn, scope, &filter, COUNT_CAP + 1)?)
+            };
             Ok((
-                activity::page(conn, scope, &filter, after, PAGE_SIZE as i64 + 1)?,
-                activity::count_capped(conn, scope, &counted_filter, COUNT_CAP + 1)?,
+                rows_page(conn, lifted, scope, &filter, after, PAGE_SIZE as i64 + 1)?,
+                count,
                 accounts::list_clients(conn, group)?,
             ))
         })
@@ -214,20 +244,28 @@ async fn list(
             })
             .collect(),
         rows: page.iter().map(row_view).collect(),
-        count: if count > COUNT_CAP {
-            format!("More than {COUNT_CAP} opt-outs match (counting stops there to stay fast).")
-        } else {
-            format!(
-                "{count} opt-out{} match.",
-                if count == 1 { "" } else { "s" }
-            )
-        },
+        count: count_text(count),
+        lifted,
         next_cursor,
         is_later_page,
         filter_query: filter_query_string(&query, group.0),
         can_import: person.role.is_admin(),
         query,
     })
+}
+
+fn count_text(count: Option<i64>) -> String {
+    match count {
+        None => "Lifted opt-outs from the event log, newest first: when and how each was lifted."
+            .to_owned(),
+        Some(count) if count > COUNT_CAP => {
+            format!("More than {COUNT_CAP} opt-outs match (counting stops there to stay fast).")
+        }
+        Some(count) => format!(
+            "{count} opt-out{} match.",
+            if count == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 fn row_view(row: &ActivityRow) -> RowView {
@@ -259,6 +297,7 @@ fn filter_query_string(query: &ListQuery, group: i64) -> String {
         ("from", query.from.clone()),
         ("to", query.to.clone()),
         ("q", query.q.clone()),
+        ("lifted", query.lifted.clone()),
     ];
     for (name, value) in pairs {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
@@ -278,6 +317,7 @@ async fn export_csv(
 ) -> Result<HttpResponse, AppError> {
     let (scope, _) = scope_for(&state, &signed_in.person(), query.group).await?;
     let filter = filter_of(&query)?;
+    let lifted = query.lifted();
     let state = state.into_inner();
     struct Cursor {
         after: Option<(NaiveDateTime, OptOutId)>,
@@ -298,7 +338,7 @@ async fn export_csv(
             }
             let after = cursor.after;
             let rows = state
-                .db(move |conn| activity::page(conn, scope, &filter, after, EXPORT_CHUNK))
+                .db(move |conn| rows_page(conn, lifted, scope, &filter, after, EXPORT_CHUNK))
                 .await;
             let rows = match rows {
                 Ok(rows) => rows,

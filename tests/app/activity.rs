@@ -440,3 +440,64 @@ async fn import_previews_then_commits_once_and_only_in_scope(backend: Backend) {
         404
     );
 }
+
+/// The "lifted" view lists opt-outs that were lifted, from the event log, within the same
+/// scope rules; the export follows it.
+#[actix_web::test]
+async fn lifted_opt_outs_are_listed_from_the_event_log() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = demo_app(backend).await else {
+            continue;
+        };
+        let group = optouts::db::accounts::find_group_by_name(&mut app.conn(), "Acme Holdings")
+            .unwrap()
+            .unwrap();
+        let email = optouts::domain::EmailAddress::parse("siobhan.obrien@example.ie").unwrap();
+        let lifted = optouts::db::opt_outs::lift(
+            &mut app.conn(),
+            &optouts::db::consent_events::NewConsentEvent {
+                group_id: group.id,
+                email: &email,
+                kind: optouts::domain::EventKind::OptIn,
+                scope: Some(optouts::domain::Scope::Group(group.id)),
+                source: optouts::domain::Source::Support,
+                actor_kind: optouts::domain::ActorKind::Support,
+                actor_user_id: None,
+                campaign_id: None,
+                message_id: None,
+                reason: None,
+                ip_address: None,
+                user_agent: None,
+                evidence: Some("{\"written_consent\":{\"reference\":\"T-1\"}}"),
+            },
+        )
+        .unwrap();
+        assert!(lifted);
+        let grace = signed_in(&app, GRACE).await;
+        let active = all_rows(&app, &grace, "/admin/activity/opt-outs").await;
+        assert!(!active.iter().any(|(a, _)| a == "siobhan.obrien@example.ie"));
+        let lifted_rows = all_rows(&app, &grace, "/admin/activity/opt-outs?lifted=1").await;
+        assert_eq!(
+            lifted_rows,
+            [("siobhan.obrien@example.ie".to_owned(), "Group".to_owned())]
+        );
+        let csv = app
+            .get_with(&grace, "/admin/activity/opt-outs.csv?lifted=1")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            csv.contains("siobhan.obrien@example.ie,group,Acme Holdings,support,"),
+            "{csv}"
+        );
+        // A client admin sees group-level lifted rows too (read-only), a user nothing.
+        let carl = signed_in(&app, CARL).await;
+        assert_eq!(
+            all_rows(&app, &carl, "/admin/activity/opt-outs?lifted=1")
+                .await
+                .len(),
+            1
+        );
+    }
+}
