@@ -4,8 +4,8 @@
 
 use askama::Template;
 use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::Mailbox;
+use lettre::message::header::{HeaderName, HeaderValue};
 
 use crate::domain::MessageId;
 
@@ -79,19 +79,7 @@ pub fn build(email: &CampaignEmail<'_>) -> anyhow::Result<Message> {
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click".to_owned(),
         ))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
-        )?;
+        .multipart(super::parts::text_and_html(text, html))?;
     Ok(message)
 }
 

@@ -3,8 +3,7 @@
 
 use askama::Template;
 use lettre::Message;
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::Mailbox;
 
 pub struct ConfirmationEmail<'a> {
     pub from_name: &'a str,
@@ -49,17 +48,5 @@ pub fn build(email: &ConfirmationEmail<'_>) -> anyhow::Result<Message> {
         .to(email.to.parse()?)
         .subject("You have unsubscribed")
         .message_id(Some(email.message_id.clone()))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
-        )?)
+        .multipart(super::parts::text_and_html(text, html))?)
 }

@@ -5,6 +5,7 @@ pub mod campaign_email;
 pub mod confirmation_email;
 pub mod dkim;
 pub mod opt_in_request_email;
+mod parts;
 pub mod transport;
 mod url;
 pub mod worker;

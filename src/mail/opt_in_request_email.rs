@@ -4,8 +4,7 @@
 
 use askama::Template;
 use lettre::Message;
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::Mailbox;
 
 pub struct OptInRequestEmail<'a> {
     pub sender: &'a str,
@@ -54,17 +53,5 @@ pub fn build(email: &OptInRequestEmail<'_>) -> anyhow::Result<Message> {
         .to(email.to.parse()?)
         .subject(format!("{sender} asks: would you like their emails again?"))
         .message_id(Some(email.message_id.clone()))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
-        )?)
+        .multipart(super::parts::text_and_html(text, html))?)
 }

@@ -4,12 +4,11 @@
 use actix_web::{get, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use super::contacts::when;
 use super::errors::AppError;
+use super::keyset;
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
@@ -102,26 +101,12 @@ fn row_view(entry: &LogEntry) -> LogRowView {
     }
 }
 
-/// Opaque to the browser: base64url of "microseconds:id".
-fn encode_cursor(entry: &LogEntry) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}:{}",
-        entry.created_at.and_utc().timestamp_micros(),
-        entry.id.0
-    ))
+fn encode_cursor(row: &LogEntry) -> String {
+    keyset::encode(&row.created_at, row.id.0)
 }
 
 fn decode_cursor(raw: &str) -> Result<(chrono::NaiveDateTime, MessageId), AppError> {
-    let bad = || {
-        AppError::BadRequest("That page link is damaged. Start again from the first page.".into())
-    };
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (micros, id) = text.split_once(':').ok_or_else(bad)?;
-    let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
-        .ok_or_else(bad)?
-        .naive_utc();
-    Ok((at, MessageId(id.parse().map_err(|_| bad())?)))
+    keyset::decode(raw).map(|(at, id)| (at, MessageId(id)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -7,8 +7,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{NaiveDate, NaiveDateTime};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -16,6 +14,7 @@ use serde::Deserialize;
 use super::contacts::when;
 use super::csrf::tokens_match;
 use super::errors::AppError;
+use super::keyset;
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
@@ -574,24 +573,11 @@ async fn read_upload(
 }
 
 fn encode_cursor(row: &ActivityRow) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}:{}",
-        row.created_at.and_utc().timestamp_micros(),
-        row.id.0
-    ))
+    keyset::encode(&row.created_at, row.id.0)
 }
 
-fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, OptOutId), AppError> {
-    let bad = || {
-        AppError::BadRequest("That page link is damaged. Start again from the first page.".into())
-    };
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (micros, id) = text.split_once(':').ok_or_else(bad)?;
-    let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
-        .ok_or_else(bad)?
-        .naive_utc();
-    Ok((at, OptOutId(id.parse().map_err(|_| bad())?)))
+fn decode_cursor(raw: &str) -> Result<(chrono::NaiveDateTime, OptOutId), AppError> {
+    keyset::decode(raw).map(|(at, id)| (at, OptOutId(id)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

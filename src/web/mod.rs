@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod csrf;
 pub mod errors;
 pub mod health;
+pub mod keyset;
 pub mod layout;
 pub mod pages;
 pub mod preference_center;
