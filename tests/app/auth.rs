@@ -201,7 +201,7 @@ async fn posts_without_the_session_csrf_token_are_refused(backend: Backend) {
 
 async fn idle_session_expires_and_activity_keeps_it_alive(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |config| {
-        config.session.idle_timeout = Duration::from_secs(2);
+        config.session.idle_timeout = Duration::from_secs(3);
     })
     .await
     else {
@@ -212,10 +212,11 @@ async fn idle_session_expires_and_activity_keeps_it_alive(backend: Backend) {
     // Activity within the timeout re-issues the cookie, so the session outlives the first
     // timeout.
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // 1.5 s of margin per step, so a slow machine does not time the session out early.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(app.get("/contacts").await.status(), 200);
     }
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    tokio::time::sleep(Duration::from_millis(4200)).await;
     let response = app.get("/contacts").await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/login?next=%2Fcontacts&expired=1");
