@@ -9,7 +9,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
 
-use crate::db::accounts::{self, Client};
+use crate::db::accounts::{self, Client, StaffUser};
 use crate::db::consent_events::NewConsentEvent;
 use crate::db::{DbConnection, opt_outs, write_transaction};
 use crate::domain::rights::{self, OptOutPlace};
@@ -124,6 +124,8 @@ pub fn plan(
         .collect();
     let mut plan = Plan::default();
     let mut seen = std::collections::HashSet::new();
+    // Files name the same few users on many lines: look each up once.
+    let mut users = HashMap::new();
     for row in rows {
         let row = match row {
             Ok(row) => row,
@@ -132,7 +134,7 @@ pub fn plan(
                 continue;
             }
         };
-        match check_row(conn, person, group, &clients, &row)? {
+        match check_row(conn, person, group, &clients, &mut users, &row)? {
             Err(reason) => plan.invalid.push((row.line, reason)),
             Ok(planned) => {
                 let key = (planned.email.clone(), planned.scope);
@@ -162,6 +164,7 @@ fn check_row(
     person: &Person,
     group: GroupId,
     clients: &HashMap<String, Client>,
+    users: &mut HashMap<String, Option<StaffUser>>,
     row: &RawRow,
 ) -> diesel::QueryResult<Result<Planned, String>> {
     let email = match EmailAddress::parse(&row.address) {
@@ -183,11 +186,18 @@ fn check_row(
             }
         },
         Level::User => {
-            let found = EmailAddress::parse(&row.user)
-                .ok()
-                .map(|e| accounts::find_user_by_email(conn, &e))
-                .transpose()?
-                .flatten();
+            let key = row.user.trim().to_lowercase();
+            let found = match users.get(&key) {
+                Some(known) => known.clone(),
+                None => {
+                    let looked_up = match EmailAddress::parse(&row.user) {
+                        Ok(email) => accounts::find_user_by_email(conn, &email)?,
+                        Err(_) => None,
+                    };
+                    users.insert(key, looked_up.clone());
+                    looked_up
+                }
+            };
             match found.filter(|u| u.group_id == Some(group) && u.client_id.is_some()) {
                 Some(user) => (Scope::User(user.id), user.client_id),
                 None => {

@@ -102,6 +102,23 @@ pub fn find(conn: &mut DbConnection, id: ContactId) -> QueryResult<Option<Contac
         .map(|row| row.map(Contact::from))
 }
 
+/// The addresses of several contacts, in one query.
+pub fn emails(
+    conn: &mut DbConnection,
+    ids: &[ContactId],
+) -> QueryResult<std::collections::HashMap<ContactId, String>> {
+    let ids: Vec<i64> = ids.iter().map(|c| c.0).collect();
+    contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select((contacts::id, contacts::email))
+        .load::<(i64, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(id, email)| (ContactId(id), email))
+                .collect()
+        })
+}
+
 diesel::define_sql_function! {
     /// SQL `lower()`, the same on both backends (PostgreSQL's LIKE is case-sensitive).
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;

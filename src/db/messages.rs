@@ -71,6 +71,21 @@ pub fn claim_due(
     Ok(ids)
 }
 
+type ClaimEnded = (
+    diesel::dsl::Eq<messages::claimed_by, Option<String>>,
+    diesel::dsl::Eq<messages::claim_expires_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<messages::updated_at, NaiveDateTime>,
+);
+
+/// What every outcome of a claim sets besides the status: nobody holds the row any more.
+fn claim_ended(at: NaiveDateTime) -> ClaimEnded {
+    (
+        messages::claimed_by.eq(None),
+        messages::claim_expires_at.eq(None),
+        messages::updated_at.eq(at),
+    )
+}
+
 /// Puts rows whose claim expired (their worker died) back in the queue.
 pub fn recover_expired_claims(conn: &mut DbConnection) -> QueryResult<usize> {
     let at = now();
@@ -79,12 +94,7 @@ pub fn recover_expired_claims(conn: &mut DbConnection) -> QueryResult<usize> {
             .filter(messages::status.eq("sending"))
             .filter(messages::claim_expires_at.lt(at)),
     )
-    .set((
-        messages::status.eq("queued"),
-        messages::claimed_by.eq(None::<String>),
-        messages::claim_expires_at.eq(None::<NaiveDateTime>),
-        messages::updated_at.eq(at),
-    ))
+    .set((messages::status.eq("queued"), claim_ended(at)))
     .execute(conn)
 }
 
@@ -97,11 +107,9 @@ pub fn release(conn: &mut DbConnection, worker: &str) -> QueryResult<usize> {
     )
     .set((
         messages::status.eq("queued"),
-        messages::claimed_by.eq(None::<String>),
-        messages::claim_expires_at.eq(None::<NaiveDateTime>),
+        claim_ended(now()),
         // The try never happened.
         messages::attempts.eq(messages::attempts - 1),
-        messages::updated_at.eq(now()),
     ))
     .execute(conn)
 }
@@ -245,9 +253,7 @@ pub fn mark_sent(conn: &mut DbConnection, id: MessageId, worker: &str) -> QueryR
             messages::status.eq("sent"),
             messages::sent_at.eq(Some(at)),
             messages::last_error.eq(None::<String>),
-            messages::claimed_by.eq(None::<String>),
-            messages::claim_expires_at.eq(None::<NaiveDateTime>),
-            messages::updated_at.eq(at),
+            claim_ended(at),
         ))
         .execute(conn)
         .map(|n| n == 1)
@@ -266,9 +272,7 @@ pub fn schedule_retry(
             messages::status.eq("queued"),
             messages::next_attempt_at.eq(next_attempt_at),
             messages::last_error.eq(Some(error)),
-            messages::claimed_by.eq(None::<String>),
-            messages::claim_expires_at.eq(None::<NaiveDateTime>),
-            messages::updated_at.eq(now()),
+            claim_ended(now()),
         ))
         .execute(conn)
         .map(|n| n == 1)
@@ -285,9 +289,7 @@ pub fn mark_failed(
         .set((
             messages::status.eq("failed"),
             messages::last_error.eq(Some(error)),
-            messages::claimed_by.eq(None::<String>),
-            messages::claim_expires_at.eq(None::<NaiveDateTime>),
-            messages::updated_at.eq(now()),
+            claim_ended(now()),
         ))
         .execute(conn)
         .map(|n| n == 1)
@@ -306,9 +308,7 @@ pub fn mark_suppressed(
             .set((
                 messages::status.eq("suppressed"),
                 messages::last_error.eq(Some(format!("opted out at {level} level before sending"))),
-                messages::claimed_by.eq(None::<String>),
-                messages::claim_expires_at.eq(None::<NaiveDateTime>),
-                messages::updated_at.eq(now()),
+                claim_ended(now()),
             ))
             .execute(conn)?;
         diesel::update(campaign_recipients::table.filter(campaign_recipients::message_id.eq(id.0)))

@@ -62,12 +62,7 @@ async fn emails(
     let mut page = state
         .db(move |conn| messages::log_page(conn, scope, after, PAGE_SIZE as i64 + 1))
         .await?;
-    let next_cursor = if page.len() > PAGE_SIZE {
-        page.truncate(PAGE_SIZE);
-        page.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = keyset::last_before_next_page(&mut page, PAGE_SIZE).map(encode_cursor);
     Ok(EmailsPage {
         chrome: Chrome::signed_in(
             &signed_in.account,

@@ -156,10 +156,17 @@ fn filter_of(query: &ListQuery) -> Result<ActivityFilter, AppError> {
             .filter(|s| Source::from_stored(s).is_some()),
         from,
         until,
+        // No address is longer than 254 characters: a longer "prefix" matches nothing anyway.
         address_prefix: query
             .q
             .as_deref()
-            .map(|q| q.trim().to_lowercase())
+            .map(|q| {
+                q.trim()
+                    .chars()
+                    .take(254)
+                    .collect::<String>()
+                    .to_lowercase()
+            })
             .filter(|q| !q.is_empty()),
     })
 }
@@ -192,12 +199,7 @@ async fn list(
             ))
         })
         .await?;
-    let next_cursor = if page.len() > PAGE_SIZE {
-        page.truncate(PAGE_SIZE);
-        page.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = keyset::last_before_next_page(&mut page, PAGE_SIZE).map(encode_cursor);
     let visible_clients: Vec<&Client> = clients
         .iter()
         .filter(|c| person.role != Role::ClientAdmin || Some(c.id) == person.client_id)

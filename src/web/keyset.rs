@@ -11,6 +11,17 @@ pub fn encode(at: &NaiveDateTime, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.and_utc().timestamp_micros()))
 }
 
+/// Pages are fetched with one row more than shown: if it came, there is a next page. Drops it
+/// and returns the last shown row, from which the next page's cursor is made.
+pub fn last_before_next_page<T>(rows: &mut Vec<T>, size: usize) -> Option<&T> {
+    if rows.len() > size {
+        rows.truncate(size);
+        rows.last()
+    } else {
+        None
+    }
+}
+
 /// A damaged cursor is the person's problem to retry, not a server error: 400 with a way out.
 pub fn decode(raw: &str) -> Result<(NaiveDateTime, i64), AppError> {
     let bad = || {
@@ -28,6 +39,14 @@ pub fn decode(raw: &str) -> Result<(NaiveDateTime, i64), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_next_page_exists_only_when_the_extra_row_came() {
+        let mut rows = vec![1, 2, 3];
+        assert_eq!(last_before_next_page(&mut rows, 3), None);
+        assert_eq!(last_before_next_page(&mut rows, 2), Some(&2));
+        assert_eq!(rows, [1, 2]);
+    }
 
     #[test]
     fn round_trips_and_refuses_damage() {

@@ -13,7 +13,7 @@ use crate::db::messages::{self, StatusCounts};
 use crate::db::opt_outs;
 use crate::domain::rights::ContactsVisible;
 use crate::domain::{ContactId, Level};
-use crate::web::contacts::when;
+use crate::web::contacts::{badge, when};
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::SignedIn;
@@ -164,10 +164,6 @@ pub async fn render(
         notice,
         dialog,
     })
-}
-
-fn badge(level: Level) -> String {
-    format!("Opted out · {}", level.label())
 }
 
 fn recipient_view(recipient: &Recipient, is_draft: bool, live: Option<Level>) -> RecipientView {

@@ -12,6 +12,7 @@ use crate::domain::{CampaignId, Role, rights};
 use crate::web::contacts::when;
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
+use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::SignedIn;
 use crate::web::state::AppState;
@@ -58,12 +59,7 @@ pub async fn list(
     let mut page = state
         .db(move |conn| campaigns::page(conn, visible, before, PAGE_SIZE + 1))
         .await?;
-    let next_before = if page.len() as i64 > PAGE_SIZE {
-        page.truncate(PAGE_SIZE as usize);
-        page.last().map(|c| c.id.0)
-    } else {
-        None
-    };
+    let next_before = keyset::last_before_next_page(&mut page, PAGE_SIZE as usize).map(|c| c.id.0);
     Ok(CampaignsPage {
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Campaigns),
         rows: page

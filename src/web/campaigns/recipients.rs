@@ -10,6 +10,7 @@ use super::{load_visible, require_owner};
 use crate::db::campaigns;
 use crate::db::opt_outs;
 use crate::domain::ContactId;
+use crate::web::contacts::badge;
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::state::AppState;
@@ -41,14 +42,12 @@ pub async fn add(
                 Choice::AllMatching(search) => campaigns::add_matching(conn, &for_add, search)?,
             };
             let suppressed = opt_outs::broadest_for_contacts(conn, &added)?;
-            let mut blocked: Vec<(String, String)> = Vec::new();
-            for id in &added {
-                if let Some(level) = suppressed.get(id)
-                    && let Some(contact) = crate::db::contacts::find(conn, *id)?
-                {
-                    blocked.push((contact.email, format!("Opted out · {}", level.label())));
-                }
-            }
+            let ids: Vec<ContactId> = suppressed.keys().copied().collect();
+            let emails = crate::db::contacts::emails(conn, &ids)?;
+            let mut blocked: Vec<(String, String)> = suppressed
+                .iter()
+                .filter_map(|(id, level)| Some((emails.get(id)?.clone(), badge(*level))))
+                .collect();
             blocked.sort();
             Ok((added, blocked))
         })

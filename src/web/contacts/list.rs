@@ -12,6 +12,7 @@ use crate::db::contacts::{self, Contact, ContactCursor};
 use crate::db::opt_outs;
 use crate::domain::{ContactId, Level, Person, Role, rights};
 use crate::web::errors::AppError;
+use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::SignedIn;
 use crate::web::state::AppState;
@@ -116,12 +117,7 @@ pub async fn render(
             Ok((page, suppressed, requests))
         })
         .await?;
-    let next_cursor = if page.len() > PAGE_SIZE {
-        page.truncate(PAGE_SIZE);
-        page.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = keyset::last_before_next_page(&mut page, PAGE_SIZE).map(encode_cursor);
     let rows = page
         .iter()
         .map(|contact| {

@@ -9,7 +9,7 @@ mod opt_in_request;
 mod opt_out;
 mod view;
 
-pub use view::when;
+pub use view::{badge, when};
 
 use actix_web::web;
 

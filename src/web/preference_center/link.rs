@@ -82,6 +82,9 @@ pub fn recipient_response(
 pub struct Linked {
     pub message: LinkedMessage,
     pub settings: PreferenceSettings,
+    /// The levels of the active opt-outs blocking this sender, broadest first, when loaded
+    /// with the email (pages that show them); a POST does not need them.
+    current: Option<Vec<Level>>,
 }
 
 impl Linked {
@@ -115,6 +118,23 @@ pub async fn load(
     state: &AppState,
     id: MessageId,
 ) -> Result<Result<Linked, HttpResponse>, AppError> {
+    fetch(state, id, false).await
+}
+
+/// As [`load`], with the active opt-outs too, in the same round trip to the database: the
+/// pages that show them are opened by every mail scanner, so they stay cheap.
+pub async fn load_showing_current(
+    state: &AppState,
+    id: MessageId,
+) -> Result<Result<Linked, HttpResponse>, AppError> {
+    fetch(state, id, true).await
+}
+
+async fn fetch(
+    state: &AppState,
+    id: MessageId,
+    with_current: bool,
+) -> Result<Result<Linked, HttpResponse>, AppError> {
     let found = state
         .db(move |conn| -> diesel::QueryResult<_> {
             let Some(message) = messages::find_linked(conn, id)? else {
@@ -125,20 +145,35 @@ pub async fn load(
                 message.sender.group_id,
                 message.sender.client_id,
             )?;
-            Ok(Some(Linked { message, settings }))
+            let current = if with_current {
+                Some(levels_of(conn, &message)?)
+            } else {
+                None
+            };
+            Ok(Some(Linked {
+                message,
+                settings,
+                current,
+            }))
         })
         .await?;
     Ok(found.ok_or_else(email_gone))
 }
 
-/// Active opt-outs blocking this email's sender for its recipient, broadest first.
-pub async fn current_levels(
-    state: &AppState,
+fn levels_of(
+    conn: &mut crate::db::DbConnection,
     message: &LinkedMessage,
-) -> Result<Vec<Level>, AppError> {
-    let (email, sender) = (message.to_email.clone(), message.sender);
-    let applying = state
-        .db(move |conn| crate::db::opt_outs::applying_to(conn, &email, &sender))
-        .await?;
+) -> diesel::QueryResult<Vec<Level>> {
+    let applying = crate::db::opt_outs::applying_to(conn, &message.to_email, &message.sender)?;
     Ok(applying.iter().map(|o| o.opt_out.scope.level()).collect())
+}
+
+/// Active opt-outs blocking this email's sender for its recipient, broadest first (already
+/// loaded, or asked now).
+pub async fn current_levels(state: &AppState, linked: &Linked) -> Result<Vec<Level>, AppError> {
+    if let Some(current) = &linked.current {
+        return Ok(current.clone());
+    }
+    let message = linked.message.clone();
+    state.db(move |conn| levels_of(conn, &message)).await
 }

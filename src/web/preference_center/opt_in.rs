@@ -41,7 +41,7 @@ async fn to_lift(
     linked: &Linked,
     scope: OptInScope,
 ) -> Result<Vec<Level>, AppError> {
-    let current = link::current_levels(state, &linked.message).await?;
+    let current = link::current_levels(state, linked).await?;
     Ok(match scope {
         OptInScope::One(level) => current.into_iter().filter(|l| *l == level).collect(),
         OptInScope::AllBlockingSender => current,
@@ -63,7 +63,7 @@ pub async fn show(
         Ok(named) => named,
         Err(error) => return Ok(link::token_refused(error)),
     };
-    let linked = match link::load(&state, id).await? {
+    let linked = match link::load_showing_current(&state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };

@@ -38,7 +38,7 @@ pub async fn show(
         Ok(id) => id,
         Err(error) => return Ok(link::token_refused(error)),
     };
-    let linked = match link::load(&state, id).await? {
+    let linked = match link::load_showing_current(&state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };
@@ -53,10 +53,7 @@ pub async fn render(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let current = link::current_levels(state, &linked.message)
-        .await?
-        .first()
-        .copied();
+    let current = link::current_levels(state, linked).await?.first().copied();
     let names = linked.names();
     let nonce = random_token()?;
     let page = PreferenceCenterPage {
