@@ -1,7 +1,10 @@
-//! Integration tests: one binary, every test on SQLite and again on PostgreSQL
+//! Functional integration tests: every test on SQLite and again on PostgreSQL
 //! (OPTOUTS_TEST_POSTGRES_URL), each with a fresh database and the app on a real port.
 
+#[path = "../common/helpers.rs"]
 mod helpers;
+#[path = "../common/smtp.rs"]
+mod smtp;
 
 mod activity;
 mod auth;
@@ -14,5 +17,4 @@ mod opt_in;
 mod outbox;
 mod pages;
 mod preference_center;
-mod smtp;
 mod suppression;

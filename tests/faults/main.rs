@@ -1,0 +1,10 @@
+//! Faults: the server killed with SIGKILL mid-burst and restarted; the SMTP server going away
+//! during a campaign. Nothing acknowledged may be lost, nothing sent twice.
+
+// Shared with the other test binaries; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../common/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../common/smtp.rs"]
+mod smtp;

@@ -1,0 +1,10 @@
+//! Hostile input: oversized and malformed bodies, forged and altered tokens, markup and SQL
+//! metacharacters in every displayed field; and the security headers on every kind of page.
+
+// Shared with the other test binaries; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../common/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../common/smtp.rs"]
+mod smtp;
