@@ -8,3 +8,7 @@ mod helpers;
 #[allow(dead_code)]
 #[path = "../common/smtp.rs"]
 mod smtp;
+
+mod flows;
+mod token_properties;
+mod tokens;
