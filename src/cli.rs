@@ -127,6 +127,12 @@ pub struct Settings {
           value_parser = humantime::parse_duration, global = true)]
     pub worker_poll_interval: Duration,
 
+    /// How long a delivery worker may hold an email it took before another worker (or the same
+    /// one after a restart) may take it over: a crashed worker's emails wait this long.
+    #[arg(long, env = "OPTOUTS_MAIL_CLAIM_TIMEOUT", default_value = "10m",
+          value_parser = humantime::parse_duration, global = true)]
+    pub mail_claim_timeout: Duration,
+
     /// Log filter, e.g. `info` or `optouts=debug,actix_web=info`.
     #[arg(long, env = "OPTOUTS_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -155,6 +161,8 @@ pub enum Command {
     /// Manage clients inside a group.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Fill the database with a large generated data set for benchmarks (not for production).
+    BenchData(BenchDataArgs),
 }
 
 #[derive(Args, Default)]
@@ -244,4 +252,30 @@ pub struct ImportArgs {
     /// Apply the valid rows (without it, only the dry run is shown).
     #[arg(long)]
     pub commit: bool,
+}
+
+#[derive(Args)]
+pub struct BenchDataArgs {
+    /// Contacts, spread over every user.
+    #[arg(long)]
+    pub contacts: u64,
+    /// Active opt-outs (each with its consent event), spread over groups and the three levels.
+    #[arg(long)]
+    pub opt_outs: u64,
+    /// Sent campaign messages to contacts not opted out for their sender.
+    #[arg(long, default_value_t = 1_000)]
+    pub messages: u64,
+    /// Groups to create.
+    #[arg(long, default_value_t = 20)]
+    pub groups: u64,
+    /// Clients in each group.
+    #[arg(long, default_value_t = 5)]
+    pub clients_per_group: u64,
+    /// Users (logins) in each client.
+    #[arg(long, default_value_t = 5)]
+    pub users_per_client: u64,
+    /// Write one line `/u/TOKEN` per message: its signed unsubscribe link path, signed with the
+    /// configured keys (the same ones `optouts serve` uses).
+    #[arg(long)]
+    pub tokens_out: Option<PathBuf>,
 }

@@ -1,6 +1,7 @@
 //! optouts: decides who must not be emailed, keeps every decision as evidence, and serves the
 //! pages to change it. See docs/ARCHITECTURE.md for the map.
 
+pub mod bench_data;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,6 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls [`run`].
 
+mod bench_data;
 mod csv;
 
 use anyhow::{Context, bail};
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Add(args)) => add_user(&config, args),
         Command::Group(GroupCommand::Add { name }) => add_group(&config, &name),
         Command::Client(ClientCommand::Add { group, name }) => add_client(&config, &group, &name),
+        Command::BenchData(args) => bench_data::run(&config, args),
     }
 }
 

@@ -300,3 +300,180 @@ async fn import_and_export_commands_round_trip(backend: Backend) {
         "{written}"
     );
 }
+
+on_both_backends!(bench_data_fills_every_table_and_writes_working_unsubscribe_links);
+
+/// `optouts bench-data` at a small size: the counts asked for, the three levels, an event for
+/// every opt-out, and link paths signed with the configured keys that open the Preference
+/// Center of a recipient who is not opted out — so a one-click POST records a new opt-out.
+async fn bench_data_fills_every_table_and_writes_working_unsubscribe_links(backend: Backend) {
+    use base64::Engine;
+    use diesel::dsl::count_star;
+    use diesel::prelude::*;
+    use optouts::db::opt_outs;
+    use optouts::db::schema::{
+        campaigns, clients, consent_events, contacts, groups, messages, opt_outs as opt_out_rows,
+        users,
+    };
+    use optouts::domain::{ClientId, GroupId, Sender, UserId};
+    use optouts::tokens::SigningKeys;
+
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let keys_entry = format!("bench-test:{secret}");
+    let keys = SigningKeys::parse(&keys_entry).unwrap();
+    let Some(app) =
+        crate::helpers::spawn_app_with(backend, |config| config.signing_keys = keys.clone()).await
+    else {
+        return;
+    };
+    std::fs::create_dir_all(app.db.data_dir()).unwrap();
+    let tokens_file = app.db.data_dir().join("tokens.txt");
+    let run = optouts(
+        &app.db,
+        &[
+            "bench-data",
+            "--contacts",
+            "300",
+            "--opt-outs",
+            "450",
+            "--messages",
+            "40",
+            "--groups",
+            "3",
+            "--clients-per-group",
+            "2",
+            "--users-per-client",
+            "2",
+            "--tokens-out",
+            tokens_file.to_str().unwrap(),
+        ],
+        &[("OPTOUTS_SIGNING_KEYS", &keys_entry)],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let mut conn = app.conn();
+    let count = |n: QueryResult<i64>| n.unwrap();
+    assert_eq!(count(groups::table.count().get_result(&mut *conn)), 3);
+    assert_eq!(count(clients::table.count().get_result(&mut *conn)), 3 * 2);
+    assert_eq!(
+        count(users::table.count().get_result(&mut *conn)),
+        3 * 2 * 2
+    );
+    assert_eq!(
+        count(campaigns::table.count().get_result(&mut *conn)),
+        3 * 2 * 2
+    );
+    assert_eq!(count(contacts::table.count().get_result(&mut *conn)), 300);
+    assert_eq!(
+        count(opt_out_rows::table.count().get_result(&mut *conn)),
+        450
+    );
+    assert_eq!(count(messages::table.count().get_result(&mut *conn)), 40);
+
+    // The levels take turns, so each holds a third.
+    let per_level: Vec<(String, i64)> = opt_out_rows::table
+        .group_by(opt_out_rows::level)
+        .select((opt_out_rows::level, count_star()))
+        .order(opt_out_rows::level)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(
+        per_level,
+        [
+            ("client".to_owned(), 150),
+            ("group".to_owned(), 150),
+            ("user".to_owned(), 150)
+        ]
+    );
+
+    // Every opt-out has its event, and there are no others.
+    let events: Vec<(i64, String, String, Option<i64>, Option<String>)> = consent_events::table
+        .select((
+            consent_events::group_id,
+            consent_events::email,
+            consent_events::kind,
+            consent_events::scope_id,
+            consent_events::level,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(events.len(), 450);
+    let opt_out_keys: Vec<(i64, String, i64, String)> = opt_out_rows::table
+        .select((
+            opt_out_rows::group_id,
+            opt_out_rows::email,
+            opt_out_rows::scope_id,
+            opt_out_rows::level,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    for (group, email, scope, level) in opt_out_keys {
+        assert!(
+            events.iter().any(|(g, e, kind, s, l)| *g == group
+                && *e == email
+                && kind == "opt_out"
+                && *s == Some(scope)
+                && l.as_deref() == Some(level.as_str())),
+            "no event for the {level} opt-out of {email}"
+        );
+    }
+
+    // Each line is a link path whose token names a distinct sent campaign message, to a
+    // recipient whom nothing blocks for that message's sender.
+    let lines: Vec<String> = std::fs::read_to_string(&tokens_file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 40);
+    let mut seen = std::collections::HashSet::new();
+    for line in &lines {
+        let token = line.strip_prefix("/u/").expect("a /u/ link path");
+        let message = keys.verify_unsubscribe_token(token).expect("a valid token");
+        assert!(seen.insert(message), "message {message:?} twice");
+        let (kind, to_email, group, client, user): (String, String, i64, Option<i64>, Option<i64>) =
+            messages::table
+                .filter(messages::id.eq(message.0))
+                .select((
+                    messages::kind,
+                    messages::to_email,
+                    messages::group_id,
+                    messages::client_id,
+                    messages::sender_user_id,
+                ))
+                .first(&mut *conn)
+                .unwrap();
+        assert_eq!(kind, "campaign");
+        let sender = Sender {
+            user_id: UserId(user.unwrap()),
+            client_id: ClientId(client.unwrap()),
+            group_id: GroupId(group),
+        };
+        let applying = opt_outs::applying_to(&mut conn, &to_email, &sender).unwrap();
+        assert!(applying.is_empty(), "{to_email} is already opted out");
+    }
+    drop(conn);
+
+    // Through the real server: the first link opens the Preference Center, and the one-click
+    // POST on it records one new opt-out.
+    let first = &lines[0];
+    assert_eq!(app.get(first).await.status(), 200);
+    let before: i64 = opt_out_rows::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    let response = app
+        .client
+        .post(app.url(first))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let after: i64 = opt_out_rows::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(after, before + 1);
+}
