@@ -226,6 +226,18 @@ pub fn bump_session_version(conn: &mut DbConnection, id: UserId) -> QueryResult<
         .get_result(conn)
 }
 
+/// Stores a new password hash and, in the same statement, bumps the session version so every
+/// session signed in with the old password ends. Returns the new version.
+pub fn change_password(conn: &mut DbConnection, id: UserId, new_hash: &str) -> QueryResult<i64> {
+    diesel::update(users::table.filter(users::id.eq(id.0)))
+        .set((
+            users::password_hash.eq(new_hash),
+            users::session_version.eq(users::session_version + 1),
+        ))
+        .returning(users::session_version)
+        .get_result(conn)
+}
+
 pub fn count_groups(conn: &mut DbConnection) -> QueryResult<i64> {
     groups::table.count().get_result(conn)
 }

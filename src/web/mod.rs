@@ -1,6 +1,7 @@
 //! HTTP: handlers (one module per area), middleware and error pages. Handlers parse input into
 //! domain types, call db and mail functions, and render a template.
 
+pub mod account;
 pub mod activity_emails;
 pub mod activity_opt_outs;
 pub mod assets;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(assets::routes)
         .configure(health::routes)
         .configure(auth::routes)
+        .configure(account::routes)
         .configure(contacts::routes)
         .configure(campaigns::routes)
         .configure(activity_emails::routes)
