@@ -59,8 +59,22 @@ pub fn submitted_token(body: &[u8]) -> Option<String> {
         .and_then(|f| f.csrf_token)
 }
 
+/// Whether every name and value of a url-encoded body is UTF-8 once decoded. Our pages declare
+/// UTF-8, so browsers never send anything else; serde_urlencoded would quietly turn other
+/// bytes into U+FFFD, and a mangled address or reason must not be stored as evidence.
+pub fn is_utf8_form(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .flat_map(|pair| pair.splitn(2, |b| *b == b'='))
+        .all(|part| percent_encoding::percent_decode(part).decode_utf8().is_ok())
+}
+
 /// Parses the form itself, with a message a person can act on.
 pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if !is_utf8_form(body) {
+        return Err(AppError::BadRequest(
+            "The form held characters we could not read. Go back and type them again.".into(),
+        ));
+    }
     serde_urlencoded::from_bytes(body).map_err(|_| {
         AppError::BadRequest(
             "The form was incomplete or held a value we could not read. Go back and check it."
@@ -109,5 +123,18 @@ mod tests {
         );
         assert_eq!(submitted_token(b"note=hi"), None);
         assert_eq!(submitted_token(&[0xff, 0xfe]), None);
+    }
+
+    #[test]
+    fn forms_must_decode_to_utf8() {
+        assert!(is_utf8_form(b"name=Zo%C3%AB+M%C3%BCller&note=caf\xc3\xa9"));
+        assert!(is_utf8_form(b""));
+        assert!(!is_utf8_form(b"name=Zo%EB"));
+        assert!(!is_utf8_form(b"na%FFme=x"));
+        assert!(!is_utf8_form(b"name=\xff"));
+        assert!(matches!(
+            parse_form::<Vec<(String, String)>>(b"name=%C3%28"),
+            Err(AppError::BadRequest(_))
+        ));
     }
 }

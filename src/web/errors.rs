@@ -35,6 +35,9 @@ pub enum AppError {
     /// A body over the size limit.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// A body in an encoding the endpoint does not read (not a form).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests {
         retry_after_secs: u64,
@@ -125,6 +128,10 @@ pub fn generic_text(status: StatusCode) -> (&'static str, &'static str) {
             "That was too large",
             "The form or file you sent is larger than we accept. Send a smaller one.",
         ),
+        415 => (
+            "That could not be read",
+            "This address accepts web forms only. Go back and use the page's buttons.",
+        ),
         429 => (
             "Too many attempts",
             "Please wait a little before trying again.",
@@ -148,6 +155,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -193,7 +201,7 @@ impl ResponseError for AppError {
                 }
                 .render_response()
             }
-            AppError::NotFound | AppError::PayloadTooLarge => ErrorPage {
+            AppError::NotFound | AppError::PayloadTooLarge | AppError::UnsupportedMediaType => ErrorPage {
                 chrome: Chrome::anonymous(),
                 status: status.as_u16(),
                 title: generic_title,

@@ -28,6 +28,45 @@ pub async fn app_sending_to(backend: Backend, smtp: &SmtpServer) -> Option<TestA
     Some(app)
 }
 
+/// The demo app with the Preference Center asking why (so reasons are kept).
+pub async fn app_asking_reasons(backend: Backend) -> Option<TestApp> {
+    let app = spawn_app_with(backend, |_| {}).await?;
+    app.load_demo();
+    let grace = signed_in(&app, GRACE).await;
+    save_group_settings(&app, &grace, "", "").await;
+    Some(app)
+}
+
+/// Saves the group's Preference Center settings as a group admin: every level offered, the
+/// reason question and the confirmation email on, with the given display name and message.
+pub async fn save_group_settings(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    display_name: &str,
+    custom_message: &str,
+) {
+    const SETTINGS: &str = "/admin/settings/preference-center";
+    let token = csrf_on(app, admin, SETTINGS).await;
+    let response = app
+        .post_form_with(
+            admin,
+            SETTINGS,
+            &[
+                ("csrf_token", &token),
+                ("level_user", "1"),
+                ("level_client", "1"),
+                ("level_group", "1"),
+                ("one_click_level", "user"),
+                ("confirmation_email", "1"),
+                ("ask_reason", "1"),
+                ("display_name", display_name),
+                ("custom_message", custom_message),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "settings saved");
+}
+
 /// A fresh browser signed in as a demo login.
 pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     let client = new_client();
@@ -125,6 +164,20 @@ pub async fn queued_messages(app: &TestApp) -> Vec<MessageId> {
         .unwrap();
     assert_eq!(ids.len(), 2, "the campaign queued two emails");
     ids.into_iter().map(MessageId).collect()
+}
+
+/// Which of the queued emails went to `email`.
+pub fn message_to(app: &TestApp, sent: &[MessageId], email: &str) -> MessageId {
+    let to: Vec<(i64, String)> = messages::table
+        .filter(messages::id.eq_any(sent.iter().map(|m| m.0)))
+        .select((messages::id, messages::to_email))
+        .load(&mut *app.conn())
+        .unwrap();
+    let (id, _) = to
+        .into_iter()
+        .find(|(_, to)| to == email)
+        .unwrap_or_else(|| panic!("no queued email to {email}"));
+    MessageId(id)
 }
 
 /// The rows any recipient action could add: opt-outs, evidence and emails.

@@ -10,5 +10,6 @@ mod helpers;
 mod smtp;
 
 mod flows;
+mod forms;
 mod token_properties;
 mod tokens;

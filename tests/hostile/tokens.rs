@@ -5,13 +5,13 @@
 //! HMAC under a switched `alg`, a correct signature with an unknown `kid`, ...), and a control
 //! token built the same way must work, so each refusal is down to the one thing altered.
 
-use crate::flows::{self, PAT, footprint, is_bad_link_page, queued_messages};
+use crate::flows::{self, PAT, footprint, is_bad_link_page, message_to, queued_messages};
 use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::on_both_backends;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use optouts::domain::{Level, MessageId};
+use optouts::domain::Level;
 use optouts::tokens::SigningKeys;
 use serde_json::{Value, json};
 
@@ -368,7 +368,7 @@ async fn forged_opt_in_tokens_are_refused_and_lift_nothing(backend: Backend) {
         return;
     };
     let sent = queued_messages(&app).await;
-    let pat = pat_message(&app, &sent);
+    let pat = message_to(&app, &sent, PAT);
     let other = *sent.iter().find(|m| **m != pat).unwrap();
     let bare = reqwest::Client::new();
     // Something to lift: Pat's group-level and user-level opt-outs from a real link.
@@ -415,18 +415,6 @@ async fn forged_opt_in_tokens_are_refused_and_lift_nothing(backend: Backend) {
     }
     assert_eq!(footprint(&app), before, "nothing lifted, nothing recorded");
     assert_eq!(opt_outs_of(&app, PAT), 2, "both of Pat's opt-outs remain");
-}
-
-/// The queued email addressed to Pat.
-fn pat_message(app: &TestApp, sent: &[MessageId]) -> MessageId {
-    use diesel::prelude::*;
-    use optouts::db::schema::messages;
-    let to: Vec<(i64, String)> = messages::table
-        .filter(messages::id.eq_any(sent.iter().map(|m| m.0)))
-        .select((messages::id, messages::to_email))
-        .load(&mut *app.conn())
-        .unwrap();
-    MessageId(to.into_iter().find(|(_, email)| email == PAT).unwrap().0)
 }
 
 fn opt_outs_of(app: &TestApp, email: &str) -> i64 {

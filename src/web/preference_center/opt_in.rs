@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::link::{self, Linked, recipient_response};
-use super::submit::{OptedInPage, lift};
+use super::submit::{OptedInPage, lift, read_fields};
 use crate::db::unsubscribes::{self, RequestOrigin};
 use crate::domain::wording::{SenderNames, what_stops};
 use crate::domain::{Level, Source};
@@ -85,12 +85,16 @@ pub async fn show(
 pub async fn confirm(
     req: HttpRequest,
     path: web::Path<String>,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (id, scope) = match state.config.signing_keys.verify_opt_in_token(&path) {
         Ok(named) => named,
         Err(error) => return Ok(link::token_refused(error)),
     };
+    // The form has no fields, but a body that is not a small readable form is not our form:
+    // refuse it (413, 415, 400) before lifting anything.
+    read_fields(&req, payload).await?;
     if let OptInScope::One(level) = scope {
         return lift(&req, &state, id, level, Source::ConfirmationEmail).await;
     }

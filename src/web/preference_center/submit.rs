@@ -225,8 +225,9 @@ pub async fn lift(
     Ok(recipient_response(StatusCode::OK, None).body(html))
 }
 
-/// The body's fields, url-encoded or multipart (RFC 8058 allows both).
-async fn read_fields(
+/// The body's fields, url-encoded or multipart (RFC 8058 allows both; nothing else is a form:
+/// 415). Bodies over 16 KiB are refused (413), as are values that are not UTF-8 (400).
+pub(super) async fn read_fields(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<Vec<(String, String)>, AppError> {
@@ -248,7 +249,12 @@ async fn read_fields(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(serde_urlencoded::from_bytes(&body).unwrap_or_default())
+    // A bare POST with no body (and so no type) is an empty form.
+    let empty_untyped = content_type.is_empty() && body.is_empty();
+    if !(content_type.starts_with("application/x-www-form-urlencoded") || empty_untyped) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    crate::web::csrf::parse_form(&body)
 }
 
 async fn read_multipart(
@@ -271,7 +277,7 @@ async fn read_multipart(
             }
             value.extend_from_slice(&chunk);
         }
-        fields.push((name, String::from_utf8_lossy(&value).into_owned()));
+        fields.push((name, String::from_utf8(value).map_err(|_| unreadable())?));
     }
     Ok(fields)
 }
