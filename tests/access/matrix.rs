@@ -286,7 +286,7 @@ fn campaign_cases(world: &World) -> Vec<Case> {
                 format!("{owner:?}'s draft, {owner:?}'s contact"),
                 &[("contact", &contact)],
             )
-            .expect(move |actor| rules::campaign_change(actor, owner, 200)),
+            .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(200))),
         );
         cases.push(
             Case::post(
@@ -295,9 +295,21 @@ fn campaign_cases(world: &World) -> Vec<Case> {
                 format!("{owner:?}'s draft with a recipient"),
                 &[],
             )
-            .expect(move |actor| rules::campaign_change(actor, owner, 303)),
+            .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(303))),
         );
     }
+    // An id of someone else's contact in the owner's own form is ignored: nothing is added.
+    let nina = world.owned(Owner::Nina).draft;
+    let evas_contact = world.owned(Owner::Eva).plain_contact.to_string();
+    cases.push(
+        Case::post(
+            "/campaigns/{id}/recipients",
+            format!("/campaigns/{nina}/recipients"),
+            "Nina's draft, Eva's contact",
+            &[("contact", &evas_contact)],
+        )
+        .expect(|actor| rules::campaign_change(actor, Owner::Nina, Expect::OkUnchanged(200))),
+    );
     cases
 }
 
@@ -378,6 +390,15 @@ fn activity_cases(world: &World) -> Vec<Case> {
         },
     ));
     cases.push(import(
+        "a user-level row for a user of another group",
+        "address,level,user\nimported-user-by-matrix@contacts.example,user,ursula@globex.example\n",
+        |actor| match actor {
+            // The import runs for admins, and refuses the row: Ursula is not in their group.
+            Actor::GroupAdmin | Actor::ClientAdmin => Expect::OkUnchanged(200),
+            _ => Expect::NotFound,
+        },
+    ));
+    cases.push(import(
         "a group-level row",
         "address,level\nimported-group-by-matrix@contacts.example,group\n",
         |actor| match actor {
@@ -440,6 +461,7 @@ fn settings_cases(world: &World) -> Vec<Case> {
 
 fn support_and_account_cases(world: &World) -> Vec<Case> {
     let liftable = world.liftable.to_string();
+    let others_opt_out = world.globex_marker.to_string();
     vec![
         Case::get(
             "/support",
@@ -464,6 +486,27 @@ fn support_and_account_cases(world: &World) -> Vec<Case> {
         .expect(|actor| {
             if actor == Actor::Support {
                 Expect::Ok(303)
+            } else {
+                Expect::NotFound
+            }
+        }),
+        // An opt-out id that belongs to another address lifts nothing.
+        Case::post(
+            "/support/opt-in",
+            "/support/opt-in".into(),
+            "another address's opt-out id",
+            &[
+                ("email", GLOBEX_LIFTABLE),
+                ("opt_out", &others_opt_out),
+                ("consent_given_by", "The recipient"),
+                ("consent_received_on", "2026-01-02"),
+                ("consent_reference", "TICKET-2"),
+                ("consent_text", "Please email me again."),
+            ],
+        )
+        .expect(|actor| {
+            if actor == Actor::Support {
+                Expect::OkUnchanged(303)
             } else {
                 Expect::NotFound
             }

@@ -92,12 +92,13 @@ pub fn campaign_visible(actor: Actor, owner: Owner) -> bool {
     actor != Actor::Support && sees_contacts_of(actor, owner)
 }
 
-/// Only a campaign's sender changes or sends it; admins who see it get 403.
-pub fn campaign_change(actor: Actor, owner: Owner, allowed: u16) -> Expect {
+/// Only a campaign's sender changes or sends it (and gets `for_owner`); admins who see it get
+/// 403.
+pub fn campaign_change(actor: Actor, owner: Owner, for_owner: Expect) -> Expect {
     if !campaign_visible(actor, owner) {
         Expect::NotFound
     } else if owns(actor, owner) {
-        Expect::Ok(allowed)
+        for_owner
     } else {
         Expect::Forbidden
     }

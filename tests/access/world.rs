@@ -131,6 +131,8 @@ pub struct World {
     pub events: ClientId,
     pub globex_client: ClientId,
     pub liftable: OptOutId,
+    /// The id of GLOBEX_OPT_OUT.
+    pub globex_marker: OptOutId,
     owned: Vec<(Owner, Owned)>,
     sessions: Vec<(Actor, reqwest::Client, String)>,
 }
@@ -169,12 +171,8 @@ impl World {
         opt_out(&mut conn, acme, EVENTS_OPT_OUT, Scope::Client(events));
         opt_out(&mut conn, globex, GLOBEX_OPT_OUT, Scope::Group(globex));
         opt_out(&mut conn, globex, GLOBEX_LIFTABLE, Scope::Group(globex));
-        let liftable = opt_outs_table::table
-            .filter(opt_outs_table::email.eq(GLOBEX_LIFTABLE))
-            .select(opt_outs_table::id)
-            .first::<i64>(&mut conn)
-            .map(OptOutId)
-            .unwrap();
+        let liftable = opt_out_id(&mut conn, GLOBEX_LIFTABLE);
+        let globex_marker = opt_out_id(&mut conn, GLOBEX_OPT_OUT);
         // Emails in the delivery log of three scopes: Newsletters, Events and Globex.
         for owner in [Owner::Omar, Owner::Eva, Owner::Ursula] {
             let mine = owned.iter().find(|(o, _)| *o == owner).unwrap().1;
@@ -189,6 +187,7 @@ impl World {
             events,
             globex_client,
             liftable,
+            globex_marker,
             owned,
             sessions: Vec::new(),
         };
@@ -309,6 +308,15 @@ fn add_objects_of(conn: &mut DbConnection, owner: Owner) -> Owned {
         draft: draft_id,
         ready,
     }
+}
+
+fn opt_out_id(conn: &mut DbConnection, email: &str) -> OptOutId {
+    opt_outs_table::table
+        .filter(opt_outs_table::email.eq(email))
+        .select(opt_outs_table::id)
+        .first::<i64>(conn)
+        .map(OptOutId)
+        .unwrap()
 }
 
 fn record_opt_out(conn: &mut DbConnection, group: GroupId, email: &str, scope: Scope) {
