@@ -124,6 +124,9 @@ pub fn plan(
         .collect();
     let mut plan = Plan::default();
     let mut seen = std::collections::HashSet::new();
+    // Valid rows named once in the file; whether each is already active is asked afterwards,
+    // for all of them together.
+    let mut candidates = Vec::new();
     // Files name the same few users on many lines: look each up once.
     let mut users = HashMap::new();
     for row in rows {
@@ -137,15 +140,24 @@ pub fn plan(
         match check_row(conn, person, group, &clients, &mut users, &row)? {
             Err(reason) => plan.invalid.push((row.line, reason)),
             Ok(planned) => {
-                let key = (planned.email.clone(), planned.scope);
-                if !seen.insert(key)
-                    || opt_outs::is_active(conn, group, &planned.email, planned.scope)?
-                {
-                    plan.already_present += 1;
+                if seen.insert((planned.email.clone(), planned.scope)) {
+                    candidates.push(planned);
                 } else {
-                    plan.to_add.push(planned);
+                    plan.already_present += 1;
                 }
             }
+        }
+    }
+    // One set-based look-up per few hundred addresses instead of one query per row.
+    let mut emails: Vec<&str> = candidates.iter().map(|p| p.email.as_str()).collect();
+    emails.sort_unstable();
+    emails.dedup();
+    let active = opt_outs::active_scopes_among(conn, group, &emails)?;
+    for planned in candidates {
+        if active.contains(&(planned.email.as_str().to_owned(), planned.scope)) {
+            plan.already_present += 1;
+        } else {
+            plan.to_add.push(planned);
         }
     }
     Ok(plan)

@@ -158,7 +158,10 @@ pub fn page(
 ) -> QueryResult<Vec<ActivityRow>> {
     let (mut query, scope_clients, scope_users, actors) = scoped_query!(opt_outs, scope, filter);
     if let Some((at, id)) = after {
-        query = query.filter(
+        // `created_at <= at` is implied by the OR, but only a plain range lets the database
+        // start the index walk at the cursor: without it SQLite walks the group's index from
+        // the newest row and filters, so the deeper the page, the slower.
+        query = query.filter(opt_outs::created_at.le(at)).filter(
             opt_outs::created_at
                 .lt(at)
                 .or(opt_outs::created_at.eq(at).and(opt_outs::id.lt(id.0))),
@@ -237,7 +240,8 @@ pub fn lifted_page(
         scoped_query!(consent_events, scope, filter);
     query = query.filter(consent_events::kind.eq("opt_in"));
     if let Some((at, id)) = after {
-        query = query.filter(
+        // A plain range first, so the walk starts at the cursor (see `page`).
+        query = query.filter(consent_events::created_at.le(at)).filter(
             consent_events::created_at
                 .lt(at)
                 .or(consent_events::created_at

@@ -412,6 +412,31 @@ pub fn lift_on_written_consent(
     })
 }
 
+/// Addresses per query in [`active_scopes_among`]: a short `IN` list each, led by the address
+/// index (very long lists have shown poor plans on PostgreSQL).
+const ADDRESSES_PER_LOOKUP: usize = 500;
+
+/// The active opt-outs of the group among `emails`, as (address, scope): one query per few
+/// hundred addresses rather than one per address (the import's dry run).
+pub fn active_scopes_among(
+    conn: &mut DbConnection,
+    group: GroupId,
+    emails: &[&str],
+) -> QueryResult<std::collections::HashSet<(String, Scope)>> {
+    let mut active = std::collections::HashSet::new();
+    for chunk in emails.chunks(ADDRESSES_PER_LOOKUP) {
+        let rows: Vec<(String, String, i64)> = opt_outs::table
+            .filter(opt_outs::email.eq_any(chunk.to_vec()))
+            .filter(opt_outs::group_id.eq(group.0))
+            .select((opt_outs::email, opt_outs::level, opt_outs::scope_id))
+            .load(conn)?;
+        for (email, level, scope_id) in rows {
+            active.insert((email, Scope::from_stored(parse_level(&level)?, scope_id)));
+        }
+    }
+    Ok(active)
+}
+
 /// Whether this exact opt-out is active.
 pub fn is_active(
     conn: &mut DbConnection,
