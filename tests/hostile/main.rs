@@ -11,5 +11,6 @@ mod smtp;
 
 mod flows;
 mod forms;
+mod headers;
 mod token_properties;
 mod tokens;
