@@ -56,6 +56,8 @@ pub struct DeliverySettings {
     pub max_attempts: i32,
     /// Messages claimed per round.
     pub batch_size: i64,
+    /// How long a claim lasts; an email whose worker died goes back to the queue after this.
+    pub claim_timeout: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -66,6 +68,7 @@ impl Default for DeliverySettings {
             retry_cap: Duration::from_secs(3600),
             max_attempts: 10,
             batch_size: 50,
+            claim_timeout: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -116,6 +119,7 @@ impl Config {
                 retry_base: settings.mail_retry_base,
                 retry_cap: settings.mail_retry_cap,
                 max_attempts: settings.mail_max_attempts.max(1),
+                claim_timeout: settings.mail_claim_timeout,
                 ..DeliverySettings::default()
             },
             dkim: load_dkim(settings)?,

@@ -121,6 +121,8 @@ pub struct Delivery {
     pub kind: String,
     pub to_email: String,
     pub attempts: i32,
+    /// When it was queued: with the id, what makes its Message-ID unique and stable.
+    pub queued_at: NaiveDateTime,
     pub sender: Sender,
     pub sender_email: String,
     pub sender_name: String,
@@ -149,6 +151,7 @@ type DeliveryRow = (
         Option<i64>,
         Option<i64>,
         Option<String>,
+        NaiveDateTime,
     ),
     (String, String),
     String,
@@ -180,6 +183,7 @@ pub fn load_claimed(
                 messages::client_id,
                 messages::sender_user_id,
                 messages::payload,
+                messages::created_at,
             ),
             (users::email, users::display_name),
             clients::name,
@@ -197,7 +201,7 @@ pub fn load_claimed(
         .optional()?;
     Ok(row.and_then(
         |(
-            (id, kind, to_email, attempts, group, client, user, payload),
+            (id, kind, to_email, attempts, group, client, user, payload, queued_at),
             (sender_email, sender_name),
             client_name,
             group_name,
@@ -208,6 +212,7 @@ pub fn load_claimed(
                 kind,
                 to_email,
                 attempts,
+                queued_at,
                 sender: Sender {
                     user_id: UserId(user?),
                     client_id: ClientId(client?),
@@ -246,13 +251,34 @@ fn held(id: MessageId, worker: &str) -> Held<'_> {
         .filter(messages::claimed_by.eq(worker))
 }
 
+/// Renews this worker's claim on one message just before it is sent, and only while the claim
+/// has not expired: a worker that fell behind (its claim ran out while it sent the rest of its
+/// batch) must not send a message another worker may already be sending. Returns whether the
+/// message is still this worker's to send.
+pub fn renew_claim(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+    claim_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let at = now();
+    diesel::update(held(id, worker).filter(messages::claim_expires_at.gt(at)))
+        .set((
+            messages::claim_expires_at.eq(Some(claim_until)),
+            messages::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Sent. `last_error` is kept: after retries the delivery log still shows what went wrong
+/// before (the tries column says how many there were).
 pub fn mark_sent(conn: &mut DbConnection, id: MessageId, worker: &str) -> QueryResult<bool> {
     let at = now();
     diesel::update(held(id, worker))
         .set((
             messages::status.eq("sent"),
             messages::sent_at.eq(Some(at)),
-            messages::last_error.eq(None::<String>),
             claim_ended(at),
         ))
         .execute(conn)

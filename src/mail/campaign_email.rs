@@ -7,11 +7,10 @@ use lettre::Message;
 use lettre::message::Mailbox;
 use lettre::message::header::{HeaderName, HeaderValue};
 
-use crate::domain::MessageId;
-
 /// Everything a campaign email is built from.
 pub struct CampaignEmail<'a> {
-    pub message_id: MessageId,
+    /// The Message-ID header, the same on every try (see `DeliveryWorker::message_id`).
+    pub message_id: String,
     pub from_name: &'a str,
     pub from_address: &'a str,
     pub to: &'a str,
@@ -26,8 +25,6 @@ pub struct CampaignEmail<'a> {
     pub group_name: &'a str,
     /// `List-Id` (RFC 2919): one list per client.
     pub list_id: String,
-    /// Right-hand side of the Message-ID: our public host name.
-    pub domain: &'a str,
 }
 
 #[derive(Template)]
@@ -59,17 +56,11 @@ pub fn build(email: &CampaignEmail<'_>) -> anyhow::Result<Message> {
         paragraphs: email.body_text.split("\n\n").collect(),
     }
     .render()?;
-    let message_id = format!(
-        "<m{}.{}@{}>",
-        email.message_id.0,
-        uuid::Uuid::new_v4().simple(),
-        email.domain
-    );
     let message = Message::builder()
         .from(from)
         .to(to)
         .subject(email.subject)
-        .message_id(Some(message_id))
+        .message_id(Some(email.message_id.clone()))
         .raw_header(header("List-Id", email.list_id.clone()))
         .raw_header(header(
             "List-Unsubscribe",
@@ -89,7 +80,7 @@ mod tests {
 
     fn sample<'a>(html: Option<&'a str>) -> CampaignEmail<'a> {
         CampaignEmail {
-            message_id: MessageId(7),
+            message_id: "<m7.20261126083000123456@optouts.example>".to_owned(),
             from_name: "Nina Patel",
             from_address: "nina.patel@acme.example",
             to: "zoe@xn--mller-kva.example",
@@ -101,7 +92,6 @@ mod tests {
             client_name: "Newsletters",
             group_name: "Acme Holdings",
             list_id: "Newsletters <client-1.optouts.example>".to_owned(),
-            domain: "optouts.example",
         }
     }
 

@@ -2,6 +2,16 @@
 //! sending (an opt-out between queueing and sending wins), sends with lettre, and marks each
 //! message sent, retried later (exponential back-off with a cap) or failed with the server's
 //! reply. On shutdown it finishes the message in hand and gives back the rest of its claim.
+//!
+//! Crashes: delivery is at least once. A worker killed between the SMTP server accepting a
+//! message (its `250` after DATA) and the `sent` mark reaching the database leaves that message
+//! claimed; once the claim times out (`claim_timeout`) it is sent again. No database can share
+//! a transaction with a remote SMTP server, so this one window cannot be closed; it is kept as
+//! small as it can be: the claim is renewed per message just before sending (a worker never
+//! sends on an expired claim, so two live workers never send one message), the mark is the
+//! very next step, and a killed worker leaves at most the one message it had in hand at risk.
+//! Such a repeat carries the same Message-ID (made from the row, not per try), so receiving
+//! systems can recognise it as a duplicate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +23,6 @@ use crate::config::Config;
 use crate::db::messages::{self, Delivery};
 use crate::db::{DbConnection, DbPool, now, opt_outs};
 use crate::domain::MessageId;
-
-/// A claimed message must be finished within this time, or another worker takes it over.
-const CLAIM_DURATION: Duration = Duration::from_secs(10 * 60);
 
 pub struct DeliveryWorker {
     pool: DbPool,
@@ -105,7 +112,7 @@ impl DeliveryWorker {
     async fn claim(&self) -> anyhow::Result<Vec<MessageId>> {
         let name = self.name.clone();
         let batch = self.config.delivery.batch_size;
-        let claim_until = now() + chrono::Duration::from_std(CLAIM_DURATION)?;
+        let claim_until = self.claim_until()?;
         self.db(move |conn| {
             messages::recover_expired_claims(conn)?;
             messages::claim_due(conn, &name, batch, claim_until)
@@ -113,13 +120,24 @@ impl DeliveryWorker {
         .await
     }
 
+    /// A claim made (or renewed) now must be finished by then.
+    fn claim_until(&self) -> anyhow::Result<chrono::NaiveDateTime> {
+        Ok(now() + chrono::Duration::from_std(self.config.delivery.claim_timeout)?)
+    }
+
     async fn deliver(&self, id: MessageId) -> anyhow::Result<()> {
         let name = self.name.clone();
-        let Some(delivery) = self
-            .db(move |conn| messages::load_claimed(conn, id, &name))
-            .await?
-        else {
-            return Ok(()); // no longer ours (claim expired and taken over)
+        let claim_until = self.claim_until()?;
+        let delivery = self
+            .db(move |conn| {
+                if !messages::renew_claim(conn, id, &name, claim_until)? {
+                    return Ok(None);
+                }
+                messages::load_claimed(conn, id, &name)
+            })
+            .await?;
+        let Some(delivery) = delivery else {
+            return Ok(()); // no longer ours: the claim expired (it is queued again or taken over)
         };
         // Campaign email is checked once more; a confirmation of an opt-out must still go.
         let is_campaign = delivery.kind == messages::KIND_CAMPAIGN;
@@ -182,11 +200,14 @@ impl DeliveryWorker {
         Ok(message)
     }
 
+    /// The same on every try of one message, so a repeat after a crash (see the module notes)
+    /// can be recognised downstream; the queueing time keeps it unique across databases that
+    /// reuse ids under one host name.
     fn message_id(&self, delivery: &Delivery) -> String {
         format!(
             "<m{}.{}@{}>",
             delivery.id,
-            uuid::Uuid::new_v4().simple(),
+            delivery.queued_at.format("%Y%m%d%H%M%S%6f"),
             self.domain()
         )
     }
@@ -254,7 +275,7 @@ impl DeliveryWorker {
         let unsubscribe_url = self.config.public_link(&format!("/u/{token}"));
         let domain = self.domain();
         campaign_email::build(&CampaignEmail {
-            message_id: delivery.id,
+            message_id: self.message_id(delivery),
             from_name: &campaign.from_name,
             from_address: &delivery.sender_email,
             to: &delivery.to_email,
@@ -269,7 +290,6 @@ impl DeliveryWorker {
                 "{} <client-{}.group-{}.{domain}>",
                 delivery.client_name, delivery.sender.client_id, delivery.sender.group_id
             ),
-            domain: &domain,
         })
     }
 

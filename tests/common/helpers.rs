@@ -158,6 +158,7 @@ pub fn test_config(db: &TestDatabase, port: u16) -> Config {
             retry_cap: Duration::from_secs(1),
             max_attempts: 10,
             batch_size: 20,
+            claim_timeout: Duration::from_secs(10 * 60),
         },
         dkim: None,
     }
