@@ -85,6 +85,14 @@ impl SmtpServer {
         server
     }
 
+    /// Kills the server (an outage) but keeps what it received readable by `messages`.
+    // Only some test binaries that include this file stop a server mid-test.
+    #[allow(dead_code)]
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }

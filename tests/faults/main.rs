@@ -8,3 +8,9 @@ mod helpers;
 #[allow(dead_code)]
 #[path = "../common/smtp.rs"]
 mod smtp;
+
+mod delivery_crash;
+mod one_click_crash;
+mod seed;
+mod server;
+mod smtp_outage;
