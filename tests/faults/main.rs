@@ -14,3 +14,4 @@ mod one_click_crash;
 mod seed;
 mod server;
 mod smtp_outage;
+mod stalled_claim;
