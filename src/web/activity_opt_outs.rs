@@ -30,9 +30,12 @@ const EXPORT_CHUNK: i64 = 2_000;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
+    #[serde(default, deserialize_with = "empty_as_none")]
     group: Option<i64>,
     level: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
     client: Option<i64>,
+    #[serde(default, deserialize_with = "empty_as_none")]
     user: Option<i64>,
     source: Option<String>,
     from: Option<String>,
@@ -41,6 +44,16 @@ pub struct ListQuery {
     /// "1": show lifted opt-outs (from the event log) instead of active ones.
     lifted: Option<String>,
     after: Option<String>,
+}
+
+/// A browser submits every field of the filter form, "Any" as an empty value (`client=`):
+/// that means no filter, not a malformed id.
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Option<i64>, D::Error> {
+    let raw = Option::<String>::deserialize(input)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) => id.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 impl ListQuery {
