@@ -116,7 +116,7 @@ async fn sign_in_refuses_hostile_bodies(backend: Backend) {
     };
     let huge_address = "n".repeat(FORM_LIMIT - 200);
     // (what, content type, the body given the form's CSRF token, status)
-    let cases: Vec<(&str, Option<&str>, Box<dyn Fn(&str) -> Vec<u8>>, u16)> = vec![
+    let cases: Vec<(&str, Option<&str>, BodyWithToken, u16)> = vec![
         ("oversized", FORM, Box::new(oversized_body), 413),
         (
             "percent-encoded invalid UTF-8",
@@ -182,8 +182,11 @@ async fn sign_in_refuses_hostile_bodies(backend: Backend) {
     app.login_ok(NINA, optouts::demo::DEMO_PASSWORD).await;
 }
 
+/// A sign-in body, made once the form's CSRF token is known.
+type BodyWithToken = Box<dyn Fn(&str) -> Vec<u8>>;
+
 /// A url-encoded sign-in body: the form's CSRF token, then `rest`.
-fn with_token(rest: &str) -> Box<dyn Fn(&str) -> Vec<u8>> {
+fn with_token(rest: &str) -> BodyWithToken {
     let rest = rest.to_owned();
     Box::new(move |token: &str| format!("csrf_token={token}&{rest}").into_bytes())
 }

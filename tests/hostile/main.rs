@@ -12,5 +12,6 @@ mod smtp;
 mod flows;
 mod forms;
 mod headers;
+mod markup;
 mod token_properties;
 mod tokens;
