@@ -8,3 +8,10 @@ mod helpers;
 #[allow(dead_code)]
 #[path = "../common/smtp.rs"]
 mod smtp;
+
+mod activity;
+mod campaign;
+mod contacts;
+mod driver;
+mod recipient;
+mod sign_in;
