@@ -347,15 +347,24 @@ impl Browser {
 }
 
 /// The row (or other container matching `rows_css`) whose `.contact-address` reads `address`.
+/// The page finds it in one script (asking for each row's text would be a round trip per row).
 pub async fn row_with_address(browser: &Browser, rows_css: &str, address: &str) -> Element {
-    for row in browser.find_all(rows_css).await {
-        if let Ok(shown) = row.find(Locator::Css(".contact-address")).await
-            && shown.text().await.unwrap() == address
-        {
-            return row;
-        }
+    let index = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])].findIndex(row => \
+             row.querySelector('.contact-address')?.textContent.trim() === arguments[1]);",
+            vec![rows_css.into(), address.into()],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    let rows = browser.find_all(rows_css).await;
+    match usize::try_from(index) {
+        Ok(index) => rows[index].clone(),
+        Err(_) => panic!("no {rows_css} shows {address}"),
     }
-    panic!("no {rows_css} shows {address}")
 }
 
 /// Whether a row's `.contact-address` is drawn struck through: the computed
