@@ -8,7 +8,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::db::{self, DbPool};
+use crate::db::opt_out_writer::OptOutWriter;
+use crate::db::{self, DatabaseUrl, DbPool};
 use crate::web::errors::render_framework_error;
 use crate::web::{self as handlers, AppState, request_log, security_headers, session};
 
@@ -50,9 +51,14 @@ impl Application {
         options: ServerOptions,
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
+        let opt_out_writer = match &config.database {
+            DatabaseUrl::Sqlite { .. } => Some(OptOutWriter::start(&config.database)?),
+            DatabaseUrl::Postgres { .. } => None,
+        };
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
+            opt_out_writer,
         });
         let https = state.config.served_over_https();
         let server = HttpServer::new(move || {

@@ -15,6 +15,7 @@ pub mod contacts;
 pub mod login_failures;
 pub mod messages;
 pub mod opt_in_requests;
+pub mod opt_out_writer;
 pub mod opt_outs;
 pub mod preference_settings;
 pub mod revoked_sessions;
@@ -22,7 +23,7 @@ pub mod unsubscribes;
 
 pub use connection::{DbConnection, write_transaction};
 pub use migrations::run_migrations;
-pub use pool::{ConnectionManager, DbPool, PooledConnection, build_pool};
+pub use pool::{ConnectionManager, DbPool, PooledConnection, build_pool, open_durable_sqlite};
 pub use url::DatabaseUrl;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

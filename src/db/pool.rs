@@ -75,6 +75,28 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for SessionSettings {
     }
 }
 
+/// One SQLite connection with the pool's settings, except that every commit is flushed to disk
+/// (`synchronous=FULL`): a commit on it survives a power cut, not only a process crash. For the
+/// one writer that records recipients' opt-outs (see `opt_out_writer`), where the fsync per
+/// commit is shared by a whole batch.
+pub fn open_durable_sqlite(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
+    let mut conn = ConnectionManager::new(url.clone())
+        .connect()
+        .with_context(|| format!("cannot connect to the database {}", url.redacted()))?;
+    anyhow::ensure!(
+        matches!(conn, DbConnection::Sqlite(_)),
+        "a durable SQLite connection needs an sqlite:// URL"
+    );
+    SessionSettings
+        .on_acquire(&mut conn)
+        .and_then(|()| {
+            conn.batch_execute("PRAGMA synchronous = FULL;")
+                .map_err(r2d2::Error::QueryError)
+        })
+        .with_context(|| format!("cannot configure the database {}", url.redacted()))?;
+    Ok(conn)
+}
+
 /// Opens one connection first so a bad URL fails at once with the server's own message,
 /// instead of after r2d2's connection timeout; then builds the pool.
 pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {

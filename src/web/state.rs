@@ -6,12 +6,16 @@ use std::sync::Arc;
 
 use super::errors::AppError;
 use crate::config::Config;
+use crate::db::opt_out_writer::OptOutWriter;
 use crate::db::{DbConnection, DbPool};
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub config: Arc<Config>,
+    /// On SQLite, the one writer that group-commits recipients' opt-outs; `None` on PostgreSQL,
+    /// where each request commits its own (the server batches concurrent commits itself).
+    pub opt_out_writer: Option<OptOutWriter>,
 }
 
 impl AppState {

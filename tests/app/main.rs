@@ -13,6 +13,7 @@ mod contacts;
 mod database;
 mod delivery;
 mod health;
+mod one_click_burst;
 mod opt_in;
 mod outbox;
 mod pages;

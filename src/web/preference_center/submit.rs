@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 
 use super::link::{self, Linked, recipient_response};
 use super::page;
+use crate::db::opt_out_writer::LinkOptOut;
 use crate::db::unsubscribes::{self, RequestOrigin};
 use crate::domain::wording::what_stops;
 use crate::domain::{Level, MessageId, Source};
@@ -124,6 +125,9 @@ async fn one_click(
         )))
 }
 
+/// Records the opt-out and returns once it is committed (whether it is new). On SQLite it goes
+/// through the one writer, which commits a burst of them together and durably; on PostgreSQL
+/// (or should that writer have stopped) this request commits its own transaction.
 async fn record(
     req: &HttpRequest,
     state: &AppState,
@@ -132,27 +136,22 @@ async fn record(
     source: Source,
     reason: Option<String>,
 ) -> Result<bool, AppError> {
-    let ip = client_address::of(req, &state.config);
-    let user_agent = client_address::user_agent(req);
-    let message = linked.message.clone();
-    let confirm = linked.settings.confirmation_email;
-    state
-        .db(move |conn| {
-            let origin = RequestOrigin {
-                ip_address: Some(&ip),
-                user_agent: user_agent.as_deref(),
-            };
-            unsubscribes::opt_out_from_link(
-                conn,
-                &message,
-                level,
-                source,
-                reason.as_deref(),
-                &origin,
-                confirm,
-            )
-        })
-        .await
+    let opt_out = LinkOptOut {
+        message: linked.message.clone(),
+        level,
+        source,
+        reason,
+        ip_address: Some(client_address::of(req, &state.config)),
+        user_agent: client_address::user_agent(req),
+        confirm: linked.settings.confirmation_email,
+    };
+    if let Some(writer) = &state.opt_out_writer {
+        match writer.record(opt_out.clone()).await {
+            Some(outcome) => return Ok(outcome?),
+            None => tracing::error!("the opt-out writer has stopped; recording per request"),
+        }
+    }
+    state.db(move |conn| opt_out.record(conn)).await
 }
 
 #[derive(serde::Deserialize)]
