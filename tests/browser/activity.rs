@@ -1,8 +1,9 @@
 //! Journey 5: a group admin opens Admin › Activity › Opt outs from the navigation and narrows
 //! the list with the filter form.
 
-use crate::driver::Browser;
+use crate::driver::{Browser, per_backend};
 use crate::helpers::{Backend, TestApp, spawn_app, within};
+use crate::on_both_backends;
 use diesel::prelude::*;
 use optouts::db::schema::opt_outs;
 
@@ -10,9 +11,11 @@ const GRACE: &str = "grace.hopper@acme.example";
 /// Opted out of Newsletters in the demo data.
 const ZOE: &str = "zoe@xn--mller-kva.example";
 
-#[actix_web::test]
-async fn an_admin_filters_the_opt_outs() {
-    within(120, filtering_the_opt_outs(Backend::Sqlite)).await
+// Both backends: the filters are SQL that each backend runs its own way.
+on_both_backends!(an_admin_filters_the_opt_outs);
+
+async fn an_admin_filters_the_opt_outs(backend: Backend) {
+    within(120, filtering_the_opt_outs(backend)).await
 }
 
 /// The stored opt-outs at `level`, sorted: what the filtered page must list.
@@ -109,7 +112,9 @@ async fn filtering_the_opt_outs(backend: Backend) {
         browser.texts("tr.opt-out td:nth-child(4)").await,
         ["Preference Center"]
     );
-    browser.screenshot("activity-opt-outs").await;
+    browser
+        .screenshot(&per_backend("activity-opt-outs", backend))
+        .await;
 
     browser.close().await;
 }

@@ -2,7 +2,7 @@
 //! a fresh profile, and small helpers that read the page the way a person sees it (visible
 //! text, computed styles), wait for navigations, and save screenshots under target/.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 use crate::smtp::free_port;
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
@@ -387,6 +387,15 @@ pub async fn badge_of(row: &Element) -> String {
     match row.find(Locator::Css(".badge")).await {
         Ok(badge) => badge.text().await.unwrap(),
         Err(_) => String::new(),
+    }
+}
+
+/// A screenshot name for a journey that runs on both backends, so the two runs do not
+/// overwrite each other's picture (the SQLite run keeps the plain name).
+pub fn per_backend(name: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => name.to_owned(),
+        Backend::Postgres => format!("{name}-postgres"),
     }
 }
 

@@ -5,7 +5,7 @@
 //! page and in the database.
 
 use crate::campaign::{add_ticked, create_draft};
-use crate::driver::{Browser, PHONE};
+use crate::driver::{Browser, PHONE, per_backend};
 use crate::helpers::{Backend, TestApp, spawn_app_with, within};
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
@@ -21,15 +21,6 @@ on_both_backends!(a_recipient_unsubscribes_on_a_phone_and_comes_back);
 
 async fn a_recipient_unsubscribes_on_a_phone_and_comes_back(backend: Backend) {
     within(240, recipient_journey(backend)).await
-}
-
-/// A screenshot name per backend, so the two runs of this journey do not overwrite each other
-/// (the SQLite run keeps the plain name).
-fn shot(name: &str, backend: Backend) -> String {
-    match backend {
-        Backend::Sqlite => name.to_owned(),
-        Backend::Postgres => format!("{name}-postgres"),
-    }
 }
 
 /// The levels of Pat's active opt-outs, as stored.
@@ -132,7 +123,7 @@ async fn recipient_journey(backend: Backend) {
             "All emails from Acme Holdings"
         ]
     );
-    pat.screenshot(&shot("preference-center-phone", backend))
+    pat.screenshot(&per_backend("preference-center-phone", backend))
         .await;
 
     // Everything from the group: tapped on its label, then the big button.
@@ -145,7 +136,7 @@ async fn recipient_journey(backend: Backend) {
         "You will no longer receive all emails from Acme Holdings."
     );
     assert_eq!(active_levels_of_pat(&app), ["group"]);
-    pat.screenshot(&shot("preference-center-unsubscribed", backend))
+    pat.screenshot(&per_backend("preference-center-unsubscribed", backend))
         .await;
 
     // "I changed my mind", right there: subscribed again.
@@ -202,7 +193,7 @@ async fn recipient_journey(backend: Backend) {
         .await;
     pat.wait_for_text("h1", "You are subscribed again").await;
     assert!(active_levels_of_pat(&app).is_empty());
-    pat.screenshot(&shot("opted-back-in", backend)).await;
+    pat.screenshot(&per_backend("opted-back-in", backend)).await;
 
     // The evidence, in order, made by this browser (its user agent is kept).
     let events: Vec<(String, Option<String>, String, Option<String>)> = consent_events::table
