@@ -215,6 +215,17 @@ async fn every_filter_narrows_the_list(backend: Backend) {
         2,
         "the two Tax users' user-level opt-outs: {tax_rows:?}"
     );
+    // A browser submits every field of the filter form, the ones left on "Any" empty.
+    assert_eq!(
+        all_rows(
+            &app,
+            &grace,
+            "/admin/activity/opt-outs?level=group&client=&user=&source=&from=&to=&q="
+        )
+        .await,
+        group,
+        "empty fields are no filter"
+    );
     let today = chrono::Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
     let everything = all_rows(&app, &grace, "/admin/activity/opt-outs")
