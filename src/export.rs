@@ -43,7 +43,11 @@ pub fn csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<
             created.as_str(),
             row.actor_name.as_deref().unwrap_or("recipient"),
         ];
-        writer.write_record(cells.iter().map(|c| neutralise(c).into_owned()))?;
+        // Field by field, so a cell is copied only when it needs neutralising.
+        for cell in cells {
+            writer.write_field(neutralise(cell).as_bytes())?;
+        }
+        writer.write_record(None::<&[u8]>)?;
     }
     writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
