@@ -387,7 +387,9 @@ async fn bench_data_fills_every_table_and_writes_working_unsubscribe_links(backe
     );
 
     // Every opt-out has its event, and there are no others.
-    let events: Vec<(i64, String, String, Option<i64>, Option<String>)> = consent_events::table
+    // (group, address, kind, scope id, level) of every event.
+    type EventKey = (i64, String, String, Option<i64>, Option<String>);
+    let events: Vec<EventKey> = consent_events::table
         .select((
             consent_events::group_id,
             consent_events::email,
