@@ -159,17 +159,11 @@ pub fn applying_to(
         .left_join(campaigns::table.on(campaigns::id.nullable().eq(opt_outs::campaign_id)))
         .filter(opt_outs::email.eq(email))
         .filter(opt_outs::group_id.eq(sender.group_id.0))
-        .filter(
-            (opt_outs::level
-                .eq("group")
-                .and(opt_outs::scope_id.eq(sender.group_id.0)))
-            .or(opt_outs::level
-                .eq("client")
-                .and(opt_outs::scope_id.eq(sender.client_id.0)))
-            .or(opt_outs::level
-                .eq("user")
-                .and(opt_outs::scope_id.eq(sender.user_id.0))),
-        )
+        .filter(blocks_mail_from(
+            sender.group_id.0,
+            sender.client_id.0,
+            sender.user_id.0,
+        ))
         .select((
             opt_outs::all_columns,
             users::display_name.nullable(),
@@ -187,6 +181,44 @@ pub fn applying_to(
         .collect::<QueryResult<Vec<_>>>()?;
     applying.sort_by_key(|o| o.opt_out.scope.level());
     Ok(applying)
+}
+
+/// An opt-out at any of the three scopes a sender sits in: its group, its client, itself.
+/// (auto_type keeps it a concrete, cacheable query type.)
+#[diesel::dsl::auto_type(no_type_alias)]
+fn blocks_mail_from(group: i64, client: i64, user: i64) -> _ {
+    (opt_outs::level
+        .eq("group")
+        .and(opt_outs::scope_id.eq(group)))
+    .or(opt_outs::level
+        .eq("client")
+        .and(opt_outs::scope_id.eq(client)))
+    .or(opt_outs::level.eq("user").and(opt_outs::scope_id.eq(user)))
+}
+
+/// The levels at which mail from `sender` to `email` is blocked now, broadest first: what
+/// [`applying_to`] says without the names, for the hot paths (recipient pages, the worker's
+/// last check before sending).
+pub fn blocking_levels(
+    conn: &mut DbConnection,
+    email: &str,
+    sender: &Sender,
+) -> QueryResult<Vec<Level>> {
+    let mut levels = opt_outs::table
+        .filter(opt_outs::email.eq(email))
+        .filter(opt_outs::group_id.eq(sender.group_id.0))
+        .filter(blocks_mail_from(
+            sender.group_id.0,
+            sender.client_id.0,
+            sender.user_id.0,
+        ))
+        .select(opt_outs::level)
+        .load::<String>(conn)?
+        .iter()
+        .map(|level| parse_level(level))
+        .collect::<QueryResult<Vec<_>>>()?;
+    levels.sort();
+    Ok(levels)
 }
 
 #[derive(QueryableByName)]

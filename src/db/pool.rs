@@ -116,6 +116,10 @@ pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
     drop(probe);
     r2d2::Pool::builder()
         .max_size(max_size)
+        // r2d2 runs `SELECT 1` on every check-out by default: a round trip per request for
+        // nothing on SQLite, where a connection is a file handle that cannot go stale. A
+        // PostgreSQL connection can (server restart), so it keeps the check.
+        .test_on_check_out(matches!(url, DatabaseUrl::Postgres { .. }))
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(SessionSettings))
         .build(manager)

@@ -66,19 +66,41 @@ pub fn overrides(
 }
 
 /// The settings in force for mail from `client` of `group`.
+///
+/// One query for both layers, not boxed: every recipient page asks this, and a fixed query is
+/// prepared once per connection (diesel's statement cache) instead of on every request.
 pub fn effective(
     conn: &mut DbConnection,
     group: GroupId,
     client: ClientId,
 ) -> QueryResult<PreferenceSettings> {
-    let mut settings = PreferenceSettings::default();
-    if let Some(group_layer) = overrides(conn, group, None)? {
-        settings = settings.with(&group_layer);
-    }
-    if let Some(client_layer) = overrides(conn, group, Some(client))? {
-        settings = settings.with(&client_layer);
-    }
-    Ok(settings)
+    let mut layers: Vec<(Option<i64>, Row)> = preference_settings::table
+        .filter(preference_settings::group_id.eq(group.0))
+        .filter(
+            preference_settings::client_id
+                .is_null()
+                .or(preference_settings::client_id.eq(client.0)),
+        )
+        .select((
+            preference_settings::client_id,
+            (
+                preference_settings::levels_offered,
+                preference_settings::one_click_level,
+                preference_settings::confirmation_email,
+                preference_settings::ask_reason,
+                preference_settings::display_name,
+                preference_settings::accent_colour,
+                preference_settings::custom_message,
+            ),
+        ))
+        .load(conn)?;
+    // The group's defaults first, then the client's override on top.
+    layers.sort_by_key(|(client, _)| client.is_some());
+    Ok(layers
+        .into_iter()
+        .fold(PreferenceSettings::default(), |settings, (_, row)| {
+            settings.with(&to_overrides(row))
+        }))
 }
 
 /// Replaces the group defaults (`client` None) or a client's override.

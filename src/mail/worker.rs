@@ -182,10 +182,10 @@ impl DeliveryWorker {
         delivery: &Delivery,
     ) -> anyhow::Result<Option<crate::domain::Level>> {
         let (email, sender) = (delivery.to_email.clone(), delivery.sender);
-        let applying = self
-            .db(move |conn| opt_outs::applying_to(conn, &email, &sender))
+        let levels = self
+            .db(move |conn| opt_outs::blocking_levels(conn, &email, &sender))
             .await?;
-        Ok(applying.first().map(|o| o.opt_out.scope.level()))
+        Ok(levels.first().copied())
     }
 
     fn build(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {

@@ -164,8 +164,7 @@ fn levels_of(
     conn: &mut crate::db::DbConnection,
     message: &LinkedMessage,
 ) -> diesel::QueryResult<Vec<Level>> {
-    let applying = crate::db::opt_outs::applying_to(conn, &message.to_email, &message.sender)?;
-    Ok(applying.iter().map(|o| o.opt_out.scope.level()).collect())
+    crate::db::opt_outs::blocking_levels(conn, &message.to_email, &message.sender)
 }
 
 /// Active opt-outs blocking this email's sender for its recipient, broadest first (already
