@@ -525,7 +525,10 @@ pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option
             clients::name,
             groups::name,
         ))
-        .first::<LinkedRow>(conn)
+        // Not `.first()`: its bound `LIMIT ?` makes SQLite expire and re-prepare the statement
+        // on every run (seen as sqlite3Reprepare under sqlite3_step, a third of a recipient
+        // page's CPU); the id is the primary key, so there is one row at most anyway.
+        .get_result::<LinkedRow>(conn)
         .optional()?;
     Ok(row.and_then(
         |(id, to_email, group, client, user, campaign, sender_name, client_name, group_name)| {
