@@ -44,7 +44,7 @@ macro_rules! on_both_backends {
 /// a failure (a green run must have covered both backends).
 pub fn postgres_admin_url() -> Option<String> {
     match std::env::var("OPTOUTS_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
+        Ok(url) if !url.trim().is_empty() => Some(without_tls(url)),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!(
                 "CI=true but OPTOUTS_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot be skipped in CI"
@@ -54,6 +54,19 @@ pub fn postgres_admin_url() -> Option<String> {
             eprintln!("skipped: set OPTOUTS_TEST_POSTGRES_URL to run the PostgreSQL half");
             None
         }
+    }
+}
+
+/// Tests talk to a local server: TLS buys nothing there, and libpq's OpenSSL tears itself
+/// down at process exit while pool threads may still hold TLS connections — a test binary
+/// could pass every test and still die with SIGSEGV on exit. An explicit `sslmode` is kept.
+fn without_tls(url: String) -> String {
+    if url.contains("sslmode=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 
