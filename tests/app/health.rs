@@ -32,7 +32,8 @@ async fn healthz_answers_503_when_postgres_is_gone() {
     };
     assert_eq!(app.get("/healthz").await.status(), 200);
     let admin_url = crate::helpers::postgres_admin_url().unwrap();
-    let name = app.db.raw_url.rsplit('/').next().unwrap().to_owned();
+    let url = url::Url::parse(&app.db.raw_url).unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
     let mut admin = PgConnection::establish(&admin_url).unwrap();
     admin
         .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
