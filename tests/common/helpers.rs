@@ -211,6 +211,9 @@ pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        // actix closes an idle keep-alive connection after 5 s; reusing one at that moment
+        // fails the request (IncompleteMessage). Tests that poll slowly must not race that.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap()
 }
