@@ -1,7 +1,6 @@
 //! Admin › Activity › Opt outs: scoping, filters, keyset pages, CSV export and import.
 
-use crate::delivery::signed_in;
-use crate::helpers::{Backend, TestApp, csrf_token_in, spawn_app, texts};
+use crate::helpers::{Backend, TestApp, csrf_token_in, signed_in, spawn_app, texts};
 use crate::on_both_backends;
 use diesel::prelude::*;
 use optouts::db::schema::{consent_events, opt_outs};

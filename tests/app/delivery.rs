@@ -1,14 +1,14 @@
 //! Campaigns end to end through a real SMTP server: who receives, what the emails carry,
 //! opt-outs between queueing and delivery, SMTP outages, several workers, the file transport.
 
+use crate::campaigns::{add_matching, app_sending_to, create_campaign, send};
 use crate::helpers::{
-    Backend, TestApp, csrf_token_in, location, new_client, spawn_app, spawn_app_with, texts,
+    Backend, TestApp, csrf_on, csrf_token_in, signed_in, spawn_app, spawn_app_with, texts,
 };
 use crate::on_both_backends;
 use crate::smtp::{SmtpServer, free_port};
 use diesel::prelude::*;
 use optouts::db::schema::{contacts, messages, users};
-use optouts::demo::DEMO_PASSWORD;
 use optouts::mail::MailUrl;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -23,89 +23,6 @@ on_both_backends!(
     a_permanent_refusal_is_kept_with_the_servers_reply,
     campaigns_are_scoped_and_only_their_sender_sends,
 );
-
-pub(crate) async fn app_sending_to(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
-    let url = smtp.url();
-    let app = spawn_app_with(backend, move |config| {
-        config.mail = MailUrl::parse(&url).unwrap();
-    })
-    .await?;
-    app.load_demo();
-    Some(app)
-}
-
-pub(crate) async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = new_client();
-    assert_eq!(
-        app.login_with(&client, email, DEMO_PASSWORD).await.status(),
-        303
-    );
-    client
-}
-
-pub(crate) async fn token(app: &TestApp, client: &reqwest::Client) -> String {
-    csrf_token_in(
-        &app.get_with(client, "/campaigns")
-            .await
-            .text()
-            .await
-            .unwrap(),
-    )
-}
-
-pub(crate) async fn create_campaign(app: &TestApp, client: &reqwest::Client, name: &str) -> i64 {
-    let token = token(app, client).await;
-    let response = app
-        .post_form_with(
-            client,
-            "/campaigns",
-            &[
-                ("csrf_token", &token),
-                ("name", name),
-                ("subject", "Autumn news & offers"),
-                ("from_name", "Nina at Acme"),
-                ("body_text", "Hello!\n\nOur autumn news."),
-                ("body_html", ""),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    location(&response)
-        .trim_start_matches("/campaigns/")
-        .parse()
-        .unwrap()
-}
-
-/// Adds every contact of the sender matching `search`; returns the page with the dialog.
-pub(crate) async fn add_matching(
-    app: &TestApp,
-    client: &reqwest::Client,
-    campaign: i64,
-    search: &str,
-) -> String {
-    let token = token(app, client).await;
-    let response = app
-        .post_form_with(
-            client,
-            &format!("/campaigns/{campaign}/recipients"),
-            &[("csrf_token", &token), ("q", search), ("all", "1")],
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
-pub(crate) async fn send(app: &TestApp, client: &reqwest::Client, campaign: i64) {
-    let token = token(app, client).await;
-    let response = app
-        .post_form_with(
-            client,
-            &format!("/campaigns/{campaign}/send"),
-            &[("csrf_token", &token)],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-}
 
 fn contact_emails_of(app: &TestApp, owner: &str) -> Vec<String> {
     contacts::table
@@ -284,7 +201,7 @@ async fn an_opt_out_after_queueing_stops_that_message(backend: Backend) {
         .select(contacts::id)
         .first(&mut *app.conn())
         .unwrap();
-    let token = token(&app, &nina).await;
+    let token = csrf_on(&app, &nina, "/campaigns").await;
     let response = app
         .post_form_with(
             &nina,
@@ -478,7 +395,7 @@ async fn campaigns_are_scoped_and_only_their_sender_sends(backend: Backend) {
         assert!(texts(&listed, "tr.campaign a").contains(&"Private".to_owned()));
     }
     // Sending without recipients is refused with a reason; an invalid draft too.
-    let token = token(&app, &nina).await;
+    let token = csrf_on(&app, &nina, "/campaigns").await;
     let response = app
         .post_form_with(&nina, &format!("{path}/send"), &[("csrf_token", &token)])
         .await;

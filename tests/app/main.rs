@@ -1,6 +1,8 @@
 //! Functional integration tests: every test on SQLite and again on PostgreSQL
 //! (OPTOUTS_TEST_POSTGRES_URL), each with a fresh database and the app on a real port.
 
+#[path = "../common/campaigns.rs"]
+mod campaigns;
 #[path = "../common/helpers.rs"]
 mod helpers;
 #[path = "../common/smtp.rs"]

@@ -1,8 +1,8 @@
 //! Opting back in: opt-in requests from senders (through the real SMTP server) and the
 //! support back end with written consent.
 
-use crate::delivery::{app_sending_to, signed_in};
-use crate::helpers::{Backend, TestApp, csrf_token_in, location, texts};
+use crate::campaigns::app_sending_to;
+use crate::helpers::{Backend, TestApp, csrf_token_in, location, signed_in, texts};
 use crate::on_both_backends;
 use crate::smtp::SmtpServer;
 use diesel::prelude::*;

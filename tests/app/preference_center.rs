@@ -2,8 +2,8 @@
 //! email, one-click unsubscribe, the confirmation email and opting back in, bad links, and the
 //! settings that shape the page.
 
-use crate::delivery::{add_matching, app_sending_to, create_campaign, send, signed_in};
-use crate::helpers::{Backend, TestApp, csrf_token_in, spawn_app_with, texts};
+use crate::campaigns::{add_matching, app_sending_to, create_campaign, send};
+use crate::helpers::{Backend, TestApp, csrf_token_in, signed_in, spawn_app_with, texts};
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
 use diesel::prelude::*;

@@ -5,6 +5,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use optouts::config::{Config, DeliverySettings, SessionSettings};
 use optouts::db::{self, DatabaseUrl, DbPool};
+use optouts::demo::DEMO_PASSWORD;
 use optouts::mail::MailUrl;
 use optouts::startup::{Application, ServerOptions};
 use optouts::tokens::SigningKeys;
@@ -313,6 +314,19 @@ impl Drop for TestApp {
         // The test database is removed after this, when the fields drop.
         drop(self.handle.stop(false));
     }
+}
+
+/// A fresh browser signed in as a demo login.
+pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = new_client();
+    let response = app.login_with(&client, email, DEMO_PASSWORD).await;
+    assert_eq!(response.status(), 303, "sign-in as {email}");
+    client
+}
+
+/// The session's CSRF token, read from a page the person may open.
+pub async fn csrf_on(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
+    csrf_token_in(&app.get_with(client, page).await.text().await.unwrap())
 }
 
 /// The value of the first `csrf_token` hidden input on a page.

@@ -1,14 +1,12 @@
-//! Steps the hostile-input tests share: signing in, a campaign queued to demo contacts (so
-//! real links exist), counting what a request could have changed, and checking a page for
-//! injected markup.
+//! Steps the hostile-input tests share: a campaign queued to demo contacts (so real links
+//! exist), counting what a request could have changed, and checking a page for injected
+//! markup.
 
-use crate::helpers::{Backend, TestApp, csrf_token_in, location, new_client, spawn_app_with};
-use crate::smtp::SmtpServer;
+use crate::campaigns::{add_matching, create_campaign, send};
+use crate::helpers::{Backend, TestApp, csrf_on, signed_in, spawn_app_with};
 use diesel::prelude::*;
 use optouts::db::schema::{consent_events, messages, opt_outs};
-use optouts::demo::DEMO_PASSWORD;
 use optouts::domain::MessageId;
-use optouts::mail::MailUrl;
 
 pub const NINA: &str = "nina.patel@acme.example";
 pub const GRACE: &str = "grace.hopper@acme.example";
@@ -16,17 +14,6 @@ pub const SASHA: &str = "sasha.support@optouts.example";
 
 /// A demo contact of every sender, opted out of nothing.
 pub const PAT: &str = "o'brien@example.ie";
-
-/// The demo app with emails going to a real SMTP server.
-pub async fn app_sending_to(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
-    let url = smtp.url();
-    let app = spawn_app_with(backend, move |config| {
-        config.mail = MailUrl::parse(&url).unwrap();
-    })
-    .await?;
-    app.load_demo();
-    Some(app)
-}
 
 /// The demo app with the Preference Center asking why (so reasons are kept).
 pub async fn app_asking_reasons(backend: Backend) -> Option<TestApp> {
@@ -67,91 +54,11 @@ pub async fn save_group_settings(
     assert_eq!(response.status(), 303, "settings saved");
 }
 
-/// A fresh browser signed in as a demo login.
-pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = new_client();
-    let response = app.login_with(&client, email, DEMO_PASSWORD).await;
-    assert_eq!(response.status(), 303, "sign-in as {email}");
-    client
-}
-
-/// The session's CSRF token, read from a page the person may open.
-pub async fn csrf_on(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
-    csrf_token_in(&app.get_with(client, page).await.text().await.unwrap())
-}
-
-/// What a campaign is made of, as typed into its form.
-pub struct CampaignText<'a> {
-    pub name: &'a str,
-    pub subject: &'a str,
-    pub from_name: &'a str,
-    pub body_text: &'a str,
-}
-
-pub const PLAIN_CAMPAIGN: CampaignText<'static> = CampaignText {
-    name: "Autumn news",
-    subject: "Autumn news & offers",
-    from_name: "Nina at Acme",
-    body_text: "Hello!\n\nOur autumn news.",
-};
-
-pub async fn create_campaign(
-    app: &TestApp,
-    client: &reqwest::Client,
-    text: &CampaignText<'_>,
-) -> i64 {
-    let token = csrf_on(app, client, "/campaigns").await;
-    let response = app
-        .post_form_with(
-            client,
-            "/campaigns",
-            &[
-                ("csrf_token", &token),
-                ("name", text.name),
-                ("subject", text.subject),
-                ("from_name", text.from_name),
-                ("body_text", text.body_text),
-                ("body_html", ""),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303, "campaign created");
-    location(&response)
-        .trim_start_matches("/campaigns/")
-        .parse()
-        .unwrap()
-}
-
-/// Adds every contact of the sender whose address or name matches `search`.
-pub async fn add_matching(app: &TestApp, client: &reqwest::Client, campaign: i64, search: &str) {
-    let token = csrf_on(app, client, "/campaigns").await;
-    let response = app
-        .post_form_with(
-            client,
-            &format!("/campaigns/{campaign}/recipients"),
-            &[("csrf_token", &token), ("q", search), ("all", "1")],
-        )
-        .await;
-    assert_eq!(response.status(), 200, "recipients added");
-}
-
-pub async fn send(app: &TestApp, client: &reqwest::Client, campaign: i64) {
-    let token = csrf_on(app, client, "/campaigns").await;
-    let response = app
-        .post_form_with(
-            client,
-            &format!("/campaigns/{campaign}/send"),
-            &[("csrf_token", &token)],
-        )
-        .await;
-    assert_eq!(response.status(), 303, "campaign sent");
-}
-
 /// Nina's campaign queued to Pat and to one more contact (no worker runs, so the emails stay
 /// in the outbox, which is all a link needs); returns the queued message ids, oldest first.
 pub async fn queued_messages(app: &TestApp) -> Vec<MessageId> {
     let nina = signed_in(app, NINA).await;
-    let campaign = create_campaign(app, &nina, &PLAIN_CAMPAIGN).await;
+    let campaign = create_campaign(app, &nina, "Autumn news").await;
     for search in ["o'brien@", "jane+news@"] {
         add_matching(app, &nina, campaign, search).await;
     }

@@ -4,8 +4,8 @@
 //! pages, bad links included, so tokens never leak through Referer; `Cache-Control: no-store`
 //! on signed-in and token pages.
 
-use crate::flows::{GRACE, NINA, PAT, SASHA, message_to, queued_messages, signed_in};
-use crate::helpers::{Backend, TestApp, new_client, spawn_app_with};
+use crate::flows::{GRACE, NINA, PAT, SASHA, message_to, queued_messages};
+use crate::helpers::{Backend, TestApp, new_client, signed_in, spawn_app_with};
 use crate::on_both_backends;
 use optouts::domain::Level;
 use reqwest::header::HeaderMap;

@@ -3,6 +3,9 @@
 
 // Shared with the other test binaries; not every helper is used here.
 #[allow(dead_code)]
+#[path = "../common/campaigns.rs"]
+mod campaigns;
+#[allow(dead_code)]
 #[path = "../common/helpers.rs"]
 mod helpers;
 #[allow(dead_code)]

@@ -6,11 +6,12 @@
 //! as text: no injected element in the parsed DOM, formulas neutralised in the CSV, and the
 //! database still whole (the value round-trips exactly, the tables still answer).
 
+use crate::campaigns::{CampaignText, add_matching, app_sending_to, create_campaign_with, send};
 use crate::flows::{
-    CampaignText, GRACE, NINA, PAT, SASHA, add_matching, app_sending_to, assert_no_injected_markup,
-    create_campaign, csrf_on, footprint, save_group_settings, send, shows_as_text, signed_in,
+    GRACE, NINA, PAT, SASHA, assert_no_injected_markup, footprint, save_group_settings,
+    shows_as_text,
 };
-use crate::helpers::{Backend, TestApp, location, texts};
+use crate::helpers::{Backend, TestApp, csrf_on, location, signed_in, texts};
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
 use diesel::prelude::*;
@@ -135,7 +136,7 @@ async fn contact_named(app: &TestApp, nina: &reqwest::Client) -> i64 {
 /// A campaign typed full of the payload, its pages, and the email Mallory receives.
 async fn campaign_email(app: &TestApp, nina: &reqwest::Client, smtp: &SmtpServer) -> Received {
     let body = format!("Hello,\n\n{PAYLOAD}");
-    let campaign = create_campaign(
+    let campaign = create_campaign_with(
         app,
         nina,
         &CampaignText {
