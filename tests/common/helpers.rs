@@ -329,6 +329,19 @@ pub async fn csrf_on(app: &TestApp, client: &reqwest::Client, page: &str) -> Str
     csrf_token_in(&app.get_with(client, page).await.text().await.unwrap())
 }
 
+/// Asserts a refusal by the sign-in throttle: 429, and a Retry-After within its 15-minute
+/// window.
+#[track_caller]
+pub fn assert_throttled(response: &reqwest::Response) {
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
+}
+
 /// The value of the first `csrf_token` hidden input on a page.
 pub fn csrf_token_in(html: &str) -> String {
     let document = scraper::Html::parse_document(html);
