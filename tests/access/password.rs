@@ -8,10 +8,11 @@ use optouts::demo::DEMO_PASSWORD;
 use optouts::domain::{EmailAddress, UserId};
 
 use crate::helpers::{
-    Backend, TestApp, assert_throttled, csrf_token_in, location, new_client, texts,
+    Backend, TestApp, assert_throttled, csrf_token_in, demo_app, location, new_client, signed_in,
+    status_with_cookie, texts,
 };
 use crate::on_both_backends;
-use crate::sessions::{demo_app, session_cookie_in, session_id, status_with_cookie};
+use crate::sessions::{session_cookie_in, session_id};
 use crate::world::{CARL, GRACE, NINA, SASHA, Snapshot};
 
 on_both_backends!(
@@ -28,17 +29,6 @@ fn user_id(app: &TestApp, email: &str) -> UserId {
         .unwrap()
         .unwrap()
         .id
-}
-
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let browser = new_client();
-    assert_eq!(
-        app.login_with(&browser, email, DEMO_PASSWORD)
-            .await
-            .status(),
-        303
-    );
-    browser
 }
 
 async fn change_password(

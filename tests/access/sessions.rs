@@ -7,7 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use optouts::demo::DEMO_PASSWORD;
 use std::sync::Arc;
 
-use crate::helpers::{Backend, TestApp, csrf_token_in, location, new_client, spawn_app};
+use crate::helpers::{
+    Backend, TestApp, csrf_on, demo_app, location, new_client, status_with_cookie,
+};
 use crate::on_both_backends;
 use crate::world::{GRACE, NINA};
 
@@ -16,12 +18,6 @@ on_both_backends!(
     sign_out_ends_this_session_and_its_copies_only,
     sign_out_everywhere_ends_every_session_of_the_person,
 );
-
-pub async fn demo_app(backend: Backend) -> Option<TestApp> {
-    let app = spawn_app(backend).await?;
-    app.load_demo();
-    Some(app)
-}
 
 /// The session cookie a response sets, if any.
 pub fn session_cookie_in(response: &reqwest::Response) -> Option<String> {
@@ -52,31 +48,6 @@ fn browser_holding(app: &TestApp, cookie: &str) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-/// A request carrying exactly this session cookie, outside any browser's jar.
-pub async fn status_with_cookie(app: &TestApp, cookie: &str, path: &str) -> u16 {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url(path))
-        .header("cookie", format!("optouts_session={cookie}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn token_of(app: &TestApp, browser: &reqwest::Client) -> String {
-    csrf_token_in(
-        &app.get_with(browser, "/contacts")
-            .await
-            .text()
-            .await
-            .unwrap(),
-    )
 }
 
 async fn sign_in_issues_a_new_session_and_never_adopts_a_planted_one(backend: Backend) {
@@ -129,7 +100,7 @@ async fn sign_out_ends_this_session_and_its_copies_only(backend: Backend) {
     app.login_with(&phone, NINA, DEMO_PASSWORD).await;
     assert_eq!(status_with_cookie(&app, &copied, "/contacts").await, 200);
 
-    let token = token_of(&app, &laptop).await;
+    let token = csrf_on(&app, &laptop, "/contacts").await;
     let response = app
         .post_form_with(&laptop, "/logout", &[("csrf_token", &token)])
         .await;
@@ -171,7 +142,7 @@ async fn sign_out_everywhere_ends_every_session_of_the_person(backend: Backend) 
     app.login_with(&phone, NINA, DEMO_PASSWORD).await;
     app.login_with(&colleague, GRACE, DEMO_PASSWORD).await;
 
-    let token = token_of(&app, &phone).await;
+    let token = csrf_on(&app, &phone, "/contacts").await;
     let response = app
         .post_form_with(&phone, "/logout/everywhere", &[("csrf_token", &token)])
         .await;

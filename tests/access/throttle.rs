@@ -4,9 +4,8 @@
 
 use optouts::demo::DEMO_PASSWORD;
 
-use crate::helpers::{Backend, assert_throttled, new_client};
+use crate::helpers::{Backend, assert_throttled, demo_app, new_client};
 use crate::on_both_backends;
-use crate::sessions::demo_app;
 use crate::world::{GRACE, NINA};
 
 on_both_backends!(guessing_across_accounts_from_one_address_is_throttled);

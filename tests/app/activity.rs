@@ -1,6 +1,6 @@
 //! Admin › Activity › Opt outs: scoping, filters, keyset pages, CSV export and import.
 
-use crate::helpers::{Backend, TestApp, csrf_token_in, signed_in, spawn_app, texts};
+use crate::helpers::{Backend, TestApp, csrf_token_in, demo_app, signed_in, texts};
 use crate::on_both_backends;
 use diesel::prelude::*;
 use optouts::db::schema::{consent_events, opt_outs};
@@ -16,12 +16,6 @@ on_both_backends!(
     csv_export_quotes_and_neutralises_formulas,
     import_previews_then_commits_once_and_only_in_scope,
 );
-
-async fn demo_app(backend: Backend) -> Option<TestApp> {
-    let app = spawn_app(backend).await?;
-    app.load_demo();
-    Some(app)
-}
 
 /// (address, level) of every row on every page, following the "Older" links.
 async fn all_rows(app: &TestApp, client: &reqwest::Client, first: &str) -> Vec<(String, String)> {

@@ -1,8 +1,8 @@
 //! Sign-in, sessions, CSRF, sign-out.
 
 use crate::helpers::{
-    Backend, TestApp, assert_throttled, csrf_token_in, location, new_client, spawn_app,
-    spawn_app_with, texts,
+    Backend, assert_throttled, csrf_token_in, demo_app, location, new_client, spawn_app_with,
+    status_with_cookie, texts,
 };
 use crate::on_both_backends;
 use optouts::demo::DEMO_PASSWORD;
@@ -23,12 +23,6 @@ on_both_backends!(
     repeated_failures_are_slowed_down,
     pages_need_a_session,
 );
-
-async fn demo_app(backend: Backend) -> Option<TestApp> {
-    let app = spawn_app(backend).await?;
-    app.load_demo();
-    Some(app)
-}
 
 async fn sign_in_opens_a_session_in_a_safe_cookie(backend: Backend) {
     let Some(app) = demo_app(backend).await else {
@@ -245,17 +239,8 @@ async fn sign_out_ends_the_session_even_for_a_copied_cookie(backend: Backend) {
     assert_eq!(location(&response), "/login?signed_out=1");
     assert_eq!(app.get("/contacts").await.status(), 303);
 
-    let replay = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/contacts"))
-        .header("cookie", format!("optouts_session={copied}"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        replay.status(),
+        status_with_cookie(&app, &copied, "/contacts").await,
         303,
         "a copy of a signed-out session must not work"
     );
@@ -331,19 +316,8 @@ async fn pages_need_a_session(backend: Backend) {
         );
     }
     // A forged session cookie is no session.
-    let forged = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/contacts"))
-        .header(
-            "cookie",
-            "optouts_session=eyJhbGciOiJub25lIn0.eyJzdWIiOjF9.",
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), 303);
+    let forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOjF9.";
+    assert_eq!(status_with_cookie(&app, forged, "/contacts").await, 303);
 
     // A correctly signed token made for another purpose (an unsubscribe link) is no session.
     let user = optouts::db::accounts::find_user_by_email(
@@ -358,30 +332,15 @@ async fn pages_need_a_session(backend: Backend) {
         &claims,
         Duration::from_secs(600),
     );
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/contacts"))
-        .header("cookie", format!("optouts_session={wrong_purpose}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    assert_eq!(
+        status_with_cookie(&app, &wrong_purpose, "/contacts").await,
+        303
+    );
     // The same claims as a session token do work: the refusal above was the purpose.
     let right = app.config.signing_keys.sign(
         optouts::tokens::Purpose::Session,
         &claims,
         Duration::from_secs(600),
     );
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/contacts"))
-        .header("cookie", format!("optouts_session={right}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(status_with_cookie(&app, &right, "/contacts").await, 200);
 }

@@ -1,11 +1,10 @@
 //! The contacts pages: scoping, cascade and strikethrough, the menu's opt-outs and the rights
 //! table over HTTP, the detail page, adding contacts.
 
-use crate::helpers::{Backend, TestApp, csrf_token_in, location, new_client, spawn_app, texts};
+use crate::helpers::{Backend, TestApp, csrf_token_in, demo_app, location, signed_in, texts};
 use crate::on_both_backends;
 use diesel::prelude::*;
 use optouts::db::schema::{consent_events, contacts, opt_outs};
-use optouts::demo::DEMO_PASSWORD;
 
 const GRACE: &str = "grace.hopper@acme.example"; // group admin
 const CARL: &str = "carl.jensen@acme.example"; // client admin, Newsletters
@@ -26,23 +25,6 @@ on_both_backends!(
     detail_explains_the_suppression_and_shows_the_history,
     awkward_names_are_escaped,
 );
-
-async fn demo_app(backend: Backend) -> Option<TestApp> {
-    let app = spawn_app(backend).await?;
-    app.load_demo();
-    Some(app)
-}
-
-/// A browser signed in as `email`.
-async fn browser(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = new_client();
-    assert_eq!(
-        app.login_with(&client, email, DEMO_PASSWORD).await.status(),
-        303,
-        "{email}"
-    );
-    client
-}
 
 async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
     let response = app.get_with(client, path).await;
@@ -118,12 +100,12 @@ async fn each_role_sees_its_own_contacts(backend: Backend) {
     };
     // siobhan.obrien@example.ie is a contact of every demo sender (7 of them, 3 in Newsletters).
     for (who, expected) in [(NINA, 1), (CARL, 3), (GRACE, 7), (SASHA, 7)] {
-        let client = browser(&app, who).await;
+        let client = signed_in(&app, who).await;
         let html = page(&app, &client, "/contacts?q=siobhan").await;
         assert_eq!(rows(&html).len(), expected, "{who}");
     }
     // A user never sees a colleague's contact, not even by id.
-    let nina = browser(&app, NINA).await;
+    let nina = signed_in(&app, NINA).await;
     let omars = contact_id(&app, OMAR, "siobhan.obrien@example.ie");
     assert_eq!(
         app.get_with(&nina, &format!("/contacts/{omars}"))
@@ -139,7 +121,7 @@ async fn each_role_sees_its_own_contacts(backend: Backend) {
     );
     // Owners are shown to admins, not to users (it is always themselves).
     assert!(texts(&page(&app, &nina, "/contacts").await, "td.owner").is_empty());
-    let grace = browser(&app, GRACE).await;
+    let grace = signed_in(&app, GRACE).await;
     assert!(!texts(&page(&app, &grace, "/contacts").await, "td.owner").is_empty());
 }
 
@@ -147,8 +129,8 @@ async fn cascade_strikes_contacts_through_for_every_sender_below(backend: Backen
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let eva = browser(&app, EVA).await;
-    let nina = browser(&app, NINA).await;
+    let eva = signed_in(&app, EVA).await;
+    let nina = signed_in(&app, NINA).await;
     // Demo: group-level opt-out of siobhan (everyone), client-level of zoe at Newsletters.
     let html = page(&app, &eva, "/contacts?q=siobhan").await;
     assert_eq!(
@@ -174,7 +156,7 @@ async fn cascade_strikes_contacts_through_for_every_sender_below(backend: Backen
     );
 
     // A group admin opts out an Events contact at group level: it shows in Newsletters too.
-    let grace = browser(&app, GRACE).await;
+    let grace = signed_in(&app, GRACE).await;
     let target = "jane+news@example.com";
     let evas_jane = contact_id(&app, EVA, target);
     assert_eq!(
@@ -188,7 +170,7 @@ async fn cascade_strikes_contacts_through_for_every_sender_below(backend: Backen
         assert_eq!(rows(&html), [(target.into(), "Opted out · Group".into())]);
     }
     // A client-level opt-out at Events applies to every Events user, nobody else.
-    let sam = browser(&app, "sam.oconnor@acme.example").await;
+    let sam = signed_in(&app, "sam.oconnor@acme.example").await;
     let evas_renee = contact_id(&app, EVA, "renee.darc@example.fr");
     assert_eq!(
         opt_out(&app, &grace, evas_renee, "client", "")
@@ -210,7 +192,7 @@ async fn cascade_strikes_contacts_through_for_every_sender_below(backend: Backen
         "Opted out · User"
     );
     assert_eq!(
-        rows(&page(&app, &browser(&app, OMAR).await, "/contacts?q=renee").await)[0].1,
+        rows(&page(&app, &signed_in(&app, OMAR).await, "/contacts?q=renee").await)[0].1,
         ""
     );
 }
@@ -219,7 +201,7 @@ async fn pages_walk_every_contact_exactly_once(backend: Backend) {
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let grace = browser(&app, GRACE).await;
+    let grace = signed_in(&app, GRACE).await;
     let mut seen = Vec::new();
     let mut path = "/contacts".to_owned();
     for _ in 0..20 {
@@ -258,7 +240,7 @@ async fn search_matches_address_or_name(backend: Backend) {
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let nina = browser(&app, NINA).await;
+    let nina = signed_in(&app, NINA).await;
     // By name, case-insensitively, with an apostrophe.
     let html = page(&app, &nina, "/contacts?q=o%27BRIEN").await;
     let found: Vec<String> = rows(&html).into_iter().map(|(a, _)| a).collect();
@@ -306,7 +288,7 @@ async fn rights_table_over_http(backend: Backend) {
         (SASHA, ninas, "group", 403),
     ];
     for (who, contact, level, expected) in cases {
-        let client = browser(&app, who).await;
+        let client = signed_in(&app, who).await;
         let response = opt_out(&app, &client, *contact, level, "").await;
         assert_eq!(
             response.status().as_u16(),
@@ -325,7 +307,7 @@ async fn rights_table_over_http(backend: Backend) {
         }
     }
     // The menu offers exactly what is allowed.
-    let carl = browser(&app, CARL).await;
+    let carl = signed_in(&app, CARL).await;
     let html = page(
         &app,
         &carl,
@@ -340,7 +322,7 @@ async fn rights_table_over_http(backend: Backend) {
         .map(|i| i.value().attr("value").unwrap().to_owned())
         .collect();
     assert_eq!(offered, ["client", "user"]);
-    let sasha = browser(&app, SASHA).await;
+    let sasha = signed_in(&app, SASHA).await;
     assert_eq!(
         app.get_with(&sasha, &format!("/contacts/{ninas}/opt-out"))
             .await
@@ -371,7 +353,7 @@ async fn refusals_change_nothing(backend: Backend) {
         return;
     };
     let (opt_outs_before, events_before) = (count_opt_outs(&app), count_events(&app));
-    let nina = browser(&app, NINA).await;
+    let nina = signed_in(&app, NINA).await;
     let ninas = contact_id(&app, NINA, "yamada@example.jp");
     let omars = contact_id(&app, OMAR, "yamada@example.jp");
     assert_eq!(opt_out(&app, &nina, ninas, "group", "").await.status(), 403);
@@ -393,7 +375,7 @@ async fn refusals_change_nothing(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 403);
-    let omar = browser(&app, OMAR).await;
+    let omar = signed_in(&app, OMAR).await;
     let omars_token = csrf_token_in(&page(&app, &omar, "/contacts").await);
     let response = app
         .post_form_with(
@@ -420,7 +402,7 @@ async fn concurrent_identical_opt_outs_make_one_row_and_one_event(backend: Backe
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let grace = browser(&app, GRACE).await;
+    let grace = signed_in(&app, GRACE).await;
     let contact = contact_id(&app, NINA, "yamada@example.jp");
     let token = csrf_token_in(&page(&app, &grace, "/contacts").await);
     let (opt_outs_before, events_before) = (count_opt_outs(&app), count_events(&app));
@@ -451,7 +433,7 @@ async fn adding_a_contact_validates_the_address(backend: Backend) {
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let nina = browser(&app, NINA).await;
+    let nina = signed_in(&app, NINA).await;
     let token = csrf_token_in(&page(&app, &nina, "/contacts").await);
     let add = |email: &'static str| {
         let token = token.clone();
@@ -494,7 +476,7 @@ async fn adding_a_contact_validates_the_address(backend: Backend) {
     let html = duplicate.text().await.unwrap();
     assert!(texts(&html, "#add-error")[0].contains("already have a contact"));
     // Another user may keep the same address.
-    let omar = browser(&app, OMAR).await;
+    let omar = signed_in(&app, OMAR).await;
     let token = csrf_token_in(&page(&app, &omar, "/contacts").await);
     let response = app
         .post_form_with(
@@ -513,8 +495,8 @@ async fn detail_explains_the_suppression_and_shows_the_history(backend: Backend)
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let nina = browser(&app, NINA).await;
-    let grace = browser(&app, GRACE).await;
+    let nina = signed_in(&app, NINA).await;
+    let grace = signed_in(&app, GRACE).await;
     let contact = contact_id(&app, NINA, "yamada@example.jp");
     // Nina opts out at user level with a note; then Grace at group level.
     let response = opt_out(
@@ -593,7 +575,7 @@ async fn awkward_names_are_escaped(backend: Backend) {
     let Some(app) = demo_app(backend).await else {
         return;
     };
-    let nina = browser(&app, NINA).await;
+    let nina = signed_in(&app, NINA).await;
     let html = page(&app, &nina, "/contacts?q=script").await;
     assert!(!html.contains("<script>alert"), "raw script in the page");
     assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; Mallory"));

@@ -1,6 +1,6 @@
 //! The frame every page shares: navigation by role, error pages, security headers, escaping.
 
-use crate::helpers::{Backend, TestApp, spawn_app, texts};
+use crate::helpers::{Backend, demo_app, texts};
 use crate::on_both_backends;
 use optouts::db::accounts::{self, NewStaffUser};
 use optouts::demo::{DEMO_PASSWORD, LOGINS};
@@ -15,12 +15,6 @@ on_both_backends!(
     every_response_carries_security_headers,
     names_are_escaped_in_the_page_frame,
 );
-
-async fn demo_app(backend: Backend) -> Option<TestApp> {
-    let app = spawn_app(backend).await?;
-    app.load_demo();
-    Some(app)
-}
 
 fn landing_page(role: Role) -> &'static str {
     if role == Role::Support {

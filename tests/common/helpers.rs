@@ -208,6 +208,13 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     })
 }
 
+/// Spawns the app with the demo data loaded.
+pub async fn demo_app(backend: Backend) -> Option<TestApp> {
+    let app = spawn_app(backend).await?;
+    app.load_demo();
+    Some(app)
+}
+
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
@@ -327,6 +334,21 @@ pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
 /// The session's CSRF token, read from a page the person may open.
 pub async fn csrf_on(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
     csrf_token_in(&app.get_with(client, page).await.text().await.unwrap())
+}
+
+/// The status of a request carrying exactly this session cookie, outside any browser's jar.
+pub async fn status_with_cookie(app: &TestApp, cookie: &str, path: &str) -> u16 {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url(path))
+        .header("cookie", format!("optouts_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// Asserts a refusal by the sign-in throttle: 429, and a Retry-After within its 15-minute
