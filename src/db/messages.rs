@@ -494,7 +494,7 @@ pub struct LinkedMessage {
     pub group_name: String,
 }
 
-type LinkedRow = (
+pub(super) type LinkedRow = (
     i64,
     String,
     i64,
@@ -506,47 +506,68 @@ type LinkedRow = (
     String,
 );
 
-/// The message behind an unsubscribe or opt-in link; `None` when it no longer exists or has
-/// no sender.
-pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkedMessage>> {
-    let row = messages::table
+/// An email with its sender's user, client and group: the source of every link lookup.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(super) fn with_sender() -> _ {
+    messages::table
         .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
         .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
         .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
+}
+
+/// The columns of [`LinkedRow`], selected from [`with_sender`].
+pub(super) const LINKED_COLUMNS: (
+    messages::id,
+    messages::to_email,
+    messages::group_id,
+    messages::client_id,
+    messages::sender_user_id,
+    messages::campaign_id,
+    users::display_name,
+    clients::name,
+    groups::name,
+) = (
+    messages::id,
+    messages::to_email,
+    messages::group_id,
+    messages::client_id,
+    messages::sender_user_id,
+    messages::campaign_id,
+    users::display_name,
+    clients::name,
+    groups::name,
+);
+
+/// `None` for an email without a user and client behind it (nothing a link can act on).
+pub(super) fn linked_from_row(row: LinkedRow) -> Option<LinkedMessage> {
+    let (id, to_email, group, client, user, campaign, sender_name, client_name, group_name) = row;
+    Some(LinkedMessage {
+        id: MessageId(id),
+        to_email,
+        sender: Sender {
+            user_id: UserId(user?),
+            client_id: ClientId(client?),
+            group_id: GroupId(group),
+        },
+        campaign_id: campaign.map(CampaignId),
+        sender_name,
+        client_name,
+        group_name,
+    })
+}
+
+/// The message behind an unsubscribe or opt-in link; `None` when it no longer exists or has
+/// no sender. (Recipient pages load it with their settings: `db::link_context`.)
+pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkedMessage>> {
+    let row = with_sender()
         .filter(messages::id.eq(id.0))
-        .select((
-            messages::id,
-            messages::to_email,
-            messages::group_id,
-            messages::client_id,
-            messages::sender_user_id,
-            messages::campaign_id,
-            users::display_name,
-            clients::name,
-            groups::name,
-        ))
+        .select(LINKED_COLUMNS)
         // Not `.first()`: its bound `LIMIT ?` makes SQLite expire and re-prepare the statement
         // on every run (seen as sqlite3Reprepare under sqlite3_step, a third of a recipient
         // page's CPU); the id is the primary key, so there is one row at most anyway.
         .get_result::<LinkedRow>(conn)
         .optional()?;
-    Ok(row.and_then(
-        |(id, to_email, group, client, user, campaign, sender_name, client_name, group_name)| {
-            Some(LinkedMessage {
-                id: MessageId(id),
-                to_email,
-                sender: Sender {
-                    user_id: UserId(user?),
-                    client_id: ClientId(client?),
-                    group_id: GroupId(group),
-                },
-                campaign_id: campaign.map(CampaignId),
-                sender_name,
-                client_name,
-                group_name,
-            })
-        },
-    ))
+    Ok(row.and_then(linked_from_row))
 }
 
 pub const KIND_OPT_OUT_CONFIRMATION: &str = "opt_out_confirmation";

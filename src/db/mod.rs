@@ -12,6 +12,7 @@ pub mod activity;
 pub mod campaigns;
 pub mod consent_events;
 pub mod contacts;
+pub mod link_context;
 pub mod login_failures;
 pub mod messages;
 pub mod opt_in_requests;

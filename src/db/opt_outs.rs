@@ -55,7 +55,7 @@ struct OptOutRow {
     created_at: NaiveDateTime,
 }
 
-fn parse_level(stored: &str) -> QueryResult<Level> {
+pub(super) fn parse_level(stored: &str) -> QueryResult<Level> {
     stored
         .parse()
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))

@@ -4,10 +4,10 @@ use diesel::prelude::*;
 
 use super::schema::preference_settings;
 use super::{DbConnection, now, write_transaction};
-use crate::domain::preferences::{Overrides, PreferenceSettings};
+use crate::domain::preferences::Overrides;
 use crate::domain::{ClientId, GroupId, Level, UserId};
 
-type Row = (
+pub(super) type Row = (
     Option<String>,
     Option<String>,
     Option<bool>,
@@ -24,7 +24,26 @@ fn parse_levels(stored: &str) -> Vec<Level> {
         .collect()
 }
 
-fn to_overrides(row: Row) -> Overrides {
+/// The columns of [`Row`].
+pub(super) const COLUMNS: (
+    preference_settings::levels_offered,
+    preference_settings::one_click_level,
+    preference_settings::confirmation_email,
+    preference_settings::ask_reason,
+    preference_settings::display_name,
+    preference_settings::accent_colour,
+    preference_settings::custom_message,
+) = (
+    preference_settings::levels_offered,
+    preference_settings::one_click_level,
+    preference_settings::confirmation_email,
+    preference_settings::ask_reason,
+    preference_settings::display_name,
+    preference_settings::accent_colour,
+    preference_settings::custom_message,
+);
+
+pub(super) fn to_overrides(row: Row) -> Overrides {
     let (levels, one_click, confirmation, ask_reason, display_name, accent, message) = row;
     Overrides {
         levels_offered: levels.as_deref().map(parse_levels),
@@ -45,15 +64,7 @@ pub fn overrides(
 ) -> QueryResult<Option<Overrides>> {
     let query = preference_settings::table
         .filter(preference_settings::group_id.eq(group.0))
-        .select((
-            preference_settings::levels_offered,
-            preference_settings::one_click_level,
-            preference_settings::confirmation_email,
-            preference_settings::ask_reason,
-            preference_settings::display_name,
-            preference_settings::accent_colour,
-            preference_settings::custom_message,
-        ))
+        .select(COLUMNS)
         .into_boxed();
     let query = match client {
         Some(client) => query.filter(preference_settings::client_id.eq(client.0)),
@@ -63,44 +74,6 @@ pub fn overrides(
         .first::<Row>(conn)
         .optional()
         .map(|row| row.map(to_overrides))
-}
-
-/// The settings in force for mail from `client` of `group`.
-///
-/// One query for both layers, not boxed: every recipient page asks this, and a fixed query is
-/// prepared once per connection (diesel's statement cache) instead of on every request.
-pub fn effective(
-    conn: &mut DbConnection,
-    group: GroupId,
-    client: ClientId,
-) -> QueryResult<PreferenceSettings> {
-    let mut layers: Vec<(Option<i64>, Row)> = preference_settings::table
-        .filter(preference_settings::group_id.eq(group.0))
-        .filter(
-            preference_settings::client_id
-                .is_null()
-                .or(preference_settings::client_id.eq(client.0)),
-        )
-        .select((
-            preference_settings::client_id,
-            (
-                preference_settings::levels_offered,
-                preference_settings::one_click_level,
-                preference_settings::confirmation_email,
-                preference_settings::ask_reason,
-                preference_settings::display_name,
-                preference_settings::accent_colour,
-                preference_settings::custom_message,
-            ),
-        ))
-        .load(conn)?;
-    // The group's defaults first, then the client's override on top.
-    layers.sort_by_key(|(client, _)| client.is_some());
-    Ok(layers
-        .into_iter()
-        .fold(PreferenceSettings::default(), |settings, (_, row)| {
-            settings.with(&to_overrides(row))
-        }))
 }
 
 /// Replaces the group defaults (`client` None) or a client's override.

@@ -7,7 +7,10 @@ use crate::helpers::{Backend, TestApp, csrf_token_in, signed_in, spawn_app_with,
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
 use diesel::prelude::*;
+use optouts::db::accounts::{self, StaffUser};
+use optouts::db::consent_events::NewConsentEvent;
 use optouts::db::schema::{consent_events, messages, opt_outs};
+use optouts::domain::{ActorKind, EmailAddress, EventKind, Scope, Source};
 use std::time::Duration;
 
 const NINA: &str = "nina.patel@acme.example";
@@ -21,6 +24,7 @@ on_both_backends!(
     get_and_head_change_nothing,
     bad_links_get_a_friendly_page_and_change_nothing,
     settings_change_what_the_page_offers,
+    the_page_names_only_the_opt_outs_that_block_its_sender,
 );
 
 /// Sends Nina's campaign to Pat and returns the received email and its unsubscribe path.
@@ -77,6 +81,31 @@ async fn pat_badge_for(app: &TestApp, who: &str) -> String {
         .await
         .unwrap();
     badge_of_pat(&html)
+}
+
+/// Records an opt-out of Pat at `scope`, as staff would.
+fn opt_pat_out(app: &TestApp, scope: impl FnOnce(&StaffUser) -> Scope, of: &str) {
+    let mut conn = app.conn();
+    let user = accounts::find_user_by_email(&mut conn, &EmailAddress::parse(of).unwrap())
+        .unwrap()
+        .unwrap();
+    let pat = EmailAddress::parse(PAT).unwrap();
+    let event = NewConsentEvent {
+        group_id: user.group_id.unwrap(),
+        email: &pat,
+        kind: EventKind::OptOut,
+        scope: Some(scope(&user)),
+        source: Source::Manual,
+        actor_kind: ActorKind::User,
+        actor_user_id: Some(user.id),
+        campaign_id: None,
+        message_id: None,
+        reason: None,
+        ip_address: None,
+        user_agent: None,
+        evidence: None,
+    };
+    assert!(optouts::db::opt_outs::record(&mut conn, &event).unwrap());
 }
 
 fn counts(app: &TestApp) -> (i64, i64, i64) {
@@ -633,5 +662,49 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
             .await
             .status(),
         404
+    );
+}
+
+/// The page loads the email, its settings and the opt-outs in one query: opt-outs of Pat that
+/// do not block Nina (a colleague's, another client's) must not show, and of those that do the
+/// broadest is named.
+async fn the_page_names_only_the_opt_outs_that_block_its_sender(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let Some(app) = app_sending_to(backend, &smtp).await else {
+        return;
+    };
+    let (_, path) = email_to_pat(&app, &smtp).await;
+    let already = |html: &str| texts(html, "#pc-already");
+
+    // Omar (Nina's colleague) at user level, and the Events client at client level.
+    opt_pat_out(
+        &app,
+        |omar| Scope::User(omar.id),
+        "omar.haddad@acme.example",
+    );
+    opt_pat_out(
+        &app,
+        |eva| Scope::Client(eva.client_id.unwrap()),
+        "eva.lindqvist@acme.example",
+    );
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(already(&html).is_empty(), "{:?}", already(&html));
+    assert_eq!(texts(&html, ".pc-choices label").len(), 2);
+
+    // Nina herself, then her client: the page names the broadest, the client level.
+    opt_pat_out(&app, |nina| Scope::User(nina.id), NINA);
+    let html = app.get(&path).await.text().await.unwrap();
+    assert_eq!(already(&html).len(), 1);
+    assert!(
+        already(&html)[0].contains("(user level)"),
+        "{:?}",
+        already(&html)
+    );
+    opt_pat_out(&app, |nina| Scope::Client(nina.client_id.unwrap()), NINA);
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(
+        already(&html)[0].contains("(client level)"),
+        "{:?}",
+        already(&html)
     );
 }

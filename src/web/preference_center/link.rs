@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, http::header};
 use askama::Template;
 
-use crate::db::messages::{self, LinkedMessage};
-use crate::db::preference_settings;
+use crate::db::link_context;
+use crate::db::messages::LinkedMessage;
 use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
 use crate::domain::wording::SenderNames;
 use crate::domain::{Level, MessageId};
@@ -78,13 +78,12 @@ pub fn recipient_response(
     response
 }
 
-/// The email a link names, with the settings for its sender's client.
+/// The email a link names, with the settings for its sender's client and the opt-outs that
+/// block its sender now.
 pub struct Linked {
     pub message: LinkedMessage,
     pub settings: PreferenceSettings,
-    /// The levels of the active opt-outs blocking this sender, broadest first, when loaded
-    /// with the email (pages that show them); a POST does not need them.
-    current: Option<Vec<Level>>,
+    current: Vec<Level>,
 }
 
 impl Linked {
@@ -105,6 +104,12 @@ impl Linked {
             .unwrap_or(&self.message.group_name)
     }
 
+    /// The levels at which mail from this email's sender is blocked for its recipient, broadest
+    /// first, as loaded with the email.
+    pub fn current(&self) -> &[Level] {
+        &self.current
+    }
+
     pub fn accent(&self) -> Option<&str> {
         self.settings
             .accent_colour
@@ -113,66 +118,18 @@ impl Linked {
     }
 }
 
-/// Loads the email and settings, or the page to answer instead.
+/// Loads the email, its settings and the active opt-outs (one query), or the page to answer
+/// instead.
 pub async fn load(
     state: &AppState,
     id: MessageId,
 ) -> Result<Result<Linked, HttpResponse>, AppError> {
-    fetch(state, id, false).await
-}
-
-/// As [`load`], with the active opt-outs too, in the same round trip to the database: the
-/// pages that show them are opened by every mail scanner, so they stay cheap.
-pub async fn load_showing_current(
-    state: &AppState,
-    id: MessageId,
-) -> Result<Result<Linked, HttpResponse>, AppError> {
-    fetch(state, id, true).await
-}
-
-async fn fetch(
-    state: &AppState,
-    id: MessageId,
-    with_current: bool,
-) -> Result<Result<Linked, HttpResponse>, AppError> {
-    let found = state
-        .db(move |conn| -> diesel::QueryResult<_> {
-            let Some(message) = messages::find_linked(conn, id)? else {
-                return Ok(None);
-            };
-            let settings = preference_settings::effective(
-                conn,
-                message.sender.group_id,
-                message.sender.client_id,
-            )?;
-            let current = if with_current {
-                Some(levels_of(conn, &message)?)
-            } else {
-                None
-            };
-            Ok(Some(Linked {
-                message,
-                settings,
-                current,
-            }))
+    let found = state.db(move |conn| link_context::load(conn, id)).await?;
+    Ok(found
+        .map(|context| Linked {
+            message: context.message,
+            settings: context.settings,
+            current: context.blocking,
         })
-        .await?;
-    Ok(found.ok_or_else(email_gone))
-}
-
-fn levels_of(
-    conn: &mut crate::db::DbConnection,
-    message: &LinkedMessage,
-) -> diesel::QueryResult<Vec<Level>> {
-    crate::db::opt_outs::blocking_levels(conn, &message.to_email, &message.sender)
-}
-
-/// Active opt-outs blocking this email's sender for its recipient, broadest first (already
-/// loaded, or asked now).
-pub async fn current_levels(state: &AppState, linked: &Linked) -> Result<Vec<Level>, AppError> {
-    if let Some(current) = &linked.current {
-        return Ok(current.clone());
-    }
-    let message = linked.message.clone();
-    state.db(move |conn| levels_of(conn, &message)).await
+        .ok_or_else(email_gone))
 }

@@ -36,16 +36,12 @@ fn receive_again(level: Level, names: &SenderNames<'_>) -> String {
 }
 
 /// The opt-outs the link would lift right now, broadest first.
-async fn to_lift(
-    state: &AppState,
-    linked: &Linked,
-    scope: OptInScope,
-) -> Result<Vec<Level>, AppError> {
-    let current = link::current_levels(state, linked).await?;
-    Ok(match scope {
-        OptInScope::One(level) => current.into_iter().filter(|l| *l == level).collect(),
-        OptInScope::AllBlockingSender => current,
-    })
+fn to_lift(linked: &Linked, scope: OptInScope) -> Vec<Level> {
+    let current = linked.current().iter().copied();
+    match scope {
+        OptInScope::One(level) => current.filter(|l| *l == level).collect(),
+        OptInScope::AllBlockingSender => current.collect(),
+    }
 }
 
 fn nothing_for(scope: OptInScope, linked: &Linked) -> String {
@@ -63,7 +59,7 @@ pub async fn show(
         Ok(named) => named,
         Err(error) => return Ok(link::token_refused(error)),
     };
-    let linked = match link::load_showing_current(&state, id).await? {
+    let linked = match link::load(&state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };
@@ -71,8 +67,7 @@ pub async fn show(
     let page = OptInPage {
         chrome: Chrome::recipient(linked.organisation()),
         token: path.into_inner(),
-        again: to_lift(&state, &linked, scope)
-            .await?
+        again: to_lift(&linked, scope)
             .into_iter()
             .map(|l| receive_again(l, &names))
             .collect(),

@@ -38,22 +38,21 @@ pub async fn show(
         Ok(id) => id,
         Err(error) => return Ok(link::token_refused(error)),
     };
-    let linked = match link::load_showing_current(&state, id).await? {
+    let linked = match link::load(&state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };
-    render(&state, path.into_inner(), &linked, None, StatusCode::OK).await
+    render(path.into_inner(), &linked, None, StatusCode::OK)
 }
 
 /// Renders the page; also used to show it again with an error.
-pub async fn render(
-    state: &AppState,
+pub fn render(
     token: String,
     linked: &Linked,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let current = link::current_levels(state, linked).await?.first().copied();
+    let current = linked.current().first().copied();
     let names = linked.names();
     let nonce = random_token()?;
     let page = PreferenceCenterPage {

@@ -63,24 +63,20 @@ pub async fn submit(
     let Some(level) = field("level").and_then(|l| l.parse::<Level>().ok()) else {
         let error = "Choose which emails you want to stop.".to_owned();
         return page::render(
-            &state,
             path.into_inner(),
             &linked,
             Some(error),
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        );
     };
     if !linked.settings.levels_offered.contains(&level) {
         let error = "That choice is not offered here. Choose one of the options below.".to_owned();
         return page::render(
-            &state,
             path.into_inner(),
             &linked,
             Some(error),
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        );
     }
     let reason = super::choices::reason_text(field("reason"), field("reason_text"))
         .map(|r| r.chars().take(MAX_REASON_CHARS).collect::<String>())
