@@ -9,6 +9,7 @@ use crate::domain::{
     ActorKind, CampaignId, ConsentEventId, EmailAddress, EventKind, GroupId, Level, MessageId,
     Scope, Sender, Source, UserId,
 };
+use crate::on_each_backend;
 
 /// Everything an event records. Fields that do not apply stay `None`.
 pub struct NewConsentEvent<'a> {
@@ -28,27 +29,30 @@ pub struct NewConsentEvent<'a> {
 }
 
 pub fn append(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResult<ConsentEventId> {
-    diesel::insert_into(consent_events::table)
-        .values((
-            consent_events::group_id.eq(event.group_id.0),
-            consent_events::email.eq(event.email.as_str()),
-            consent_events::kind.eq(event.kind.as_str()),
-            consent_events::level.eq(event.scope.map(|s| s.level().as_str())),
-            consent_events::scope_id.eq(event.scope.map(Scope::scope_id)),
-            consent_events::source.eq(event.source.as_str()),
-            consent_events::actor_kind.eq(event.actor_kind.as_str()),
-            consent_events::actor_user_id.eq(event.actor_user_id.map(|u| u.0)),
-            consent_events::campaign_id.eq(event.campaign_id.map(|c| c.0)),
-            consent_events::message_id.eq(event.message_id.map(|m| m.0)),
-            consent_events::reason.eq(event.reason),
-            consent_events::ip_address.eq(event.ip_address),
-            consent_events::user_agent.eq(event.user_agent),
-            consent_events::evidence.eq(event.evidence),
-            consent_events::created_at.eq(now()),
-        ))
+    let values = (
+        consent_events::group_id.eq(event.group_id.0),
+        consent_events::email.eq(event.email.as_str()),
+        consent_events::kind.eq(event.kind.as_str()),
+        consent_events::level.eq(event.scope.map(|s| s.level().as_str())),
+        consent_events::scope_id.eq(event.scope.map(Scope::scope_id)),
+        consent_events::source.eq(event.source.as_str()),
+        consent_events::actor_kind.eq(event.actor_kind.as_str()),
+        consent_events::actor_user_id.eq(event.actor_user_id.map(|u| u.0)),
+        consent_events::campaign_id.eq(event.campaign_id.map(|c| c.0)),
+        consent_events::message_id.eq(event.message_id.map(|m| m.0)),
+        consent_events::reason.eq(event.reason),
+        consent_events::ip_address.eq(event.ip_address),
+        consent_events::user_agent.eq(event.user_agent),
+        consent_events::evidence.eq(event.evidence),
+        consent_events::created_at.eq(now()),
+    );
+    // On the backend's own connection: through the enum diesel renders the INSERT to SQL text
+    // on every run, and this runs for every opt-out of a burst.
+    on_each_backend!(conn, |c| diesel::insert_into(consent_events::table)
+        .values(values)
         .returning(consent_events::id)
-        .get_result::<i64>(conn)
-        .map(ConsentEventId)
+        .get_result::<i64>(c))
+    .map(ConsentEventId)
 }
 
 /// A consent event as shown in a contact's history.

@@ -14,6 +14,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use super::schema::{campaign_recipients, campaigns, clients, groups, messages, users};
 use super::{DbConnection, now, write_transaction};
 use crate::domain::{CampaignId, ClientId, GroupId, Level, MessageId, Sender, UserId};
+use crate::on_each_backend;
 
 pub const KIND_CAMPAIGN: &str = "campaign";
 
@@ -582,22 +583,24 @@ pub fn queue_confirmation(
     let at = now();
     let payload =
         serde_json::json!({ "about_message": about.id.0, "level": level.as_str() }).to_string();
-    diesel::insert_into(messages::table)
-        .values((
-            messages::kind.eq(KIND_OPT_OUT_CONFIRMATION),
-            messages::group_id.eq(about.sender.group_id.0),
-            messages::client_id.eq(Some(about.sender.client_id.0)),
-            messages::sender_user_id.eq(Some(about.sender.user_id.0)),
-            messages::to_email.eq(&about.to_email),
-            messages::payload.eq(Some(payload)),
-            messages::status.eq("queued"),
-            messages::next_attempt_at.eq(at),
-            messages::created_at.eq(at),
-            messages::updated_at.eq(at),
-        ))
+    let values = (
+        messages::kind.eq(KIND_OPT_OUT_CONFIRMATION),
+        messages::group_id.eq(about.sender.group_id.0),
+        messages::client_id.eq(Some(about.sender.client_id.0)),
+        messages::sender_user_id.eq(Some(about.sender.user_id.0)),
+        messages::to_email.eq(&about.to_email),
+        messages::payload.eq(Some(payload)),
+        messages::status.eq("queued"),
+        messages::next_attempt_at.eq(at),
+        messages::created_at.eq(at),
+        messages::updated_at.eq(at),
+    );
+    // On the backend's own connection, as `consent_events::append`: once per opt-out of a burst.
+    on_each_backend!(conn, |c| diesel::insert_into(messages::table)
+        .values(values)
         .returning(messages::id)
-        .get_result::<i64>(conn)
-        .map(MessageId)
+        .get_result::<i64>(c))
+    .map(MessageId)
 }
 
 pub const KIND_OPT_IN_REQUEST: &str = "opt_in_request";

@@ -94,34 +94,42 @@ pub fn record_at(
     event: &NewConsentEvent<'_>,
     given_at: Option<chrono::NaiveDateTime>,
 ) -> QueryResult<bool> {
+    write_transaction(conn, |conn| insert_with_event(conn, event, given_at))
+}
+
+/// The body of [`record_at`] for a caller that already holds a write transaction (the
+/// group-commit writer): no savepoint of its own, so an error here must fail that transaction.
+pub(super) fn insert_with_event(
+    conn: &mut DbConnection,
+    event: &NewConsentEvent<'_>,
+    given_at: Option<chrono::NaiveDateTime>,
+) -> QueryResult<bool> {
     debug_assert_eq!(event.kind, EventKind::OptOut);
     let scope = event
         .scope
         .expect("an opt-out always has a scope (level and scope id)");
-    write_transaction(conn, |conn| {
-        let values = (
-            opt_outs::group_id.eq(event.group_id.0),
-            opt_outs::level.eq(scope.level().as_str()),
-            opt_outs::scope_id.eq(scope.scope_id()),
-            opt_outs::email.eq(event.email.as_str()),
-            opt_outs::source.eq(event.source.as_str()),
-            opt_outs::actor_user_id.eq(event.actor_user_id.map(|u| u.0)),
-            opt_outs::campaign_id.eq(event.campaign_id.map(|c| c.0)),
-            opt_outs::message_id.eq(event.message_id.map(|m| m.0)),
-            opt_outs::reason.eq(event.reason),
-            opt_outs::created_at.eq(given_at.unwrap_or_else(now)),
-        );
-        // `on_conflict` does not compile through the connection enum: same DSL, each backend.
-        let inserted = on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
-            .values(values)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        if inserted == 0 {
-            return Ok(false);
-        }
-        consent_events::append(conn, event)?;
-        Ok(true)
-    })
+    let values = (
+        opt_outs::group_id.eq(event.group_id.0),
+        opt_outs::level.eq(scope.level().as_str()),
+        opt_outs::scope_id.eq(scope.scope_id()),
+        opt_outs::email.eq(event.email.as_str()),
+        opt_outs::source.eq(event.source.as_str()),
+        opt_outs::actor_user_id.eq(event.actor_user_id.map(|u| u.0)),
+        opt_outs::campaign_id.eq(event.campaign_id.map(|c| c.0)),
+        opt_outs::message_id.eq(event.message_id.map(|m| m.0)),
+        opt_outs::reason.eq(event.reason),
+        opt_outs::created_at.eq(given_at.unwrap_or_else(now)),
+    );
+    // `on_conflict` does not compile through the connection enum: same DSL, each backend.
+    let inserted = on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    consent_events::append(conn, event)?;
+    Ok(true)
 }
 
 /// Lifts the active opt-out the event names, appending the event in the same transaction.

@@ -58,35 +58,50 @@ pub fn opt_out_from_link(
     origin: &RequestOrigin<'_>,
     confirm: bool,
 ) -> QueryResult<bool> {
-    let email = recipient_address(message)?;
     write_transaction(conn, |conn| {
-        let event = recipient_event(
-            message,
-            &email,
-            EventKind::OptOut,
-            level,
-            source,
-            reason,
-            origin,
-        );
-        let recorded = opt_outs::record(conn, &event)?;
-        if recorded && confirm {
-            let confirmation = messages::queue_confirmation(conn, message, level)?;
-            consent_events::append(
-                conn,
-                &NewConsentEvent {
-                    kind: EventKind::ConfirmationSent,
-                    actor_kind: ActorKind::System,
-                    message_id: Some(confirmation),
-                    reason: None,
-                    ip_address: None,
-                    user_agent: None,
-                    ..event
-                },
-            )?;
-        }
-        Ok(recorded)
+        opt_out_from_link_in_transaction(conn, message, level, source, reason, origin, confirm)
     })
+}
+
+/// [`opt_out_from_link`] for a caller that already holds a write transaction (the group-commit
+/// writer): no savepoint of its own — on SQLite each savepoint costs a statement pair and
+/// journal writes — so an error here must fail the caller's transaction.
+pub fn opt_out_from_link_in_transaction(
+    conn: &mut DbConnection,
+    message: &LinkedMessage,
+    level: Level,
+    source: Source,
+    reason: Option<&str>,
+    origin: &RequestOrigin<'_>,
+    confirm: bool,
+) -> QueryResult<bool> {
+    let email = recipient_address(message)?;
+    let event = recipient_event(
+        message,
+        &email,
+        EventKind::OptOut,
+        level,
+        source,
+        reason,
+        origin,
+    );
+    let recorded = opt_outs::insert_with_event(conn, &event, None)?;
+    if recorded && confirm {
+        let confirmation = messages::queue_confirmation(conn, message, level)?;
+        consent_events::append(
+            conn,
+            &NewConsentEvent {
+                kind: EventKind::ConfirmationSent,
+                actor_kind: ActorKind::System,
+                message_id: Some(confirmation),
+                reason: None,
+                ip_address: None,
+                user_agent: None,
+                ..event
+            },
+        )?;
+    }
+    Ok(recorded)
 }
 
 /// Lifts exactly the opt-out at `level` made from `message`'s recipient and sender. Returns
