@@ -1,7 +1,9 @@
 //! CSV export of opt-outs: the csv crate quotes, and every cell that a spreadsheet would run as
 //! a formula is neutralised.
 
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use std::borrow::Cow;
+use std::fmt::Write;
 
 use crate::db::activity::ActivityRow;
 
@@ -31,8 +33,10 @@ pub fn csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<
     if with_header {
         writer.write_record(HEADER)?;
     }
+    let mut created = String::with_capacity(20);
     for row in rows {
-        let created = row.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        created.clear();
+        write_timestamp(&mut created, row.created_at);
         let cells = [
             row.email.as_str(),
             row.level.as_str(),
@@ -52,6 +56,21 @@ pub fn csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<
     writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
 
+/// `2026-11-26T09:30:00Z` (UTC, whole seconds). Written by hand: chrono's `format` parses its
+/// pattern again for every row, a sixth of an export's CPU.
+fn write_timestamp(out: &mut String, at: NaiveDateTime) {
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +82,19 @@ mod tests {
         }
         assert_eq!(neutralise("plain"), "plain");
         assert_eq!(neutralise(""), "");
+    }
+
+    #[test]
+    fn timestamps_read_as_chrono_formats_them() {
+        for at in [
+            "2026-11-26T09:05:03.999999",
+            "0999-01-02T00:00:00",
+            "2024-02-29T23:59:59",
+        ] {
+            let at: NaiveDateTime = at.parse().unwrap();
+            let mut written = String::new();
+            write_timestamp(&mut written, at);
+            assert_eq!(written, at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
     }
 }

@@ -13,9 +13,9 @@ use crate::domain::{EmailAddress, Person};
 use crate::startup::prepare_database;
 use crate::{export, import};
 
-/// Rows per keyset query: large enough that planning each query (PostgreSQL plans every one)
+/// Rows written at a time (and, on SQLite, read per keyset query): large enough that each query
 /// costs little per row, small enough that memory stays flat.
-const CHUNK: i64 = 20_000;
+const CHUNK: usize = 20_000;
 
 fn bar(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
@@ -63,20 +63,13 @@ pub fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let progress = bar(total as u64, "opt-outs");
-    let mut after = None;
     let mut first = true;
-    let mut exported = 0;
-    loop {
-        let rows = activity::page(&mut conn, scope, &filter, after, CHUNK)?;
-        out.write_all(&export::csv_chunk(&rows, first)?)?;
+    let exported = activity::for_each_chunk(&mut conn, scope, &filter, CHUNK, |rows| {
+        out.write_all(&export::csv_chunk(rows, first)?)?;
         first = false;
-        exported += rows.len();
         progress.inc(rows.len() as u64);
-        match rows.last() {
-            Some(last) if rows.len() as i64 == CHUNK => after = Some((last.created_at, last.id)),
-            _ => break,
-        }
-    }
+        anyhow::Ok(())
+    })?;
     out.flush()?;
     progress.finish_and_clear();
     eprintln!("Exported {exported} opt-outs of {:?}.", group.name);

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{campaigns, clients, consent_events, groups, opt_outs, users};
 use crate::domain::{ClientId, GroupId, Level, OptOutId, UserId};
+use crate::on_each_backend;
 
 /// Whose opt-outs: a group admin's (or support's chosen) group, or a client admin's view —
 /// the group-level rows plus the client's client- and user-level rows.
@@ -148,6 +149,43 @@ macro_rules! scoped_query {
     }};
 }
 
+/// [`scoped_query!`] over `opt_outs`, newest first from after the keyset cursor `$after`, with
+/// the columns of [`Row`]: what a page and the export read.
+macro_rules! newest_first {
+    ($scope:expr, $filter:expr, $after:expr) => {{
+        let (mut query, scope_clients, scope_users, actors) =
+            scoped_query!(opt_outs, $scope, $filter);
+        let after: Option<(NaiveDateTime, OptOutId)> = $after;
+        if let Some((at, id)) = after {
+            // `created_at <= at` is implied by the OR, but only a plain range lets the database
+            // start the index walk at the cursor: without it SQLite walks the group's index from
+            // the newest row and filters, so the deeper the page, the slower.
+            query = query.filter(opt_outs::created_at.le(at)).filter(
+                opt_outs::created_at
+                    .lt(at)
+                    .or(opt_outs::created_at.eq(at).and(opt_outs::id.lt(id.0))),
+            );
+        }
+        query
+            .order((opt_outs::created_at.desc(), opt_outs::id.desc()))
+            .select((
+                (
+                    opt_outs::id,
+                    opt_outs::email,
+                    opt_outs::level,
+                    opt_outs::source,
+                    opt_outs::reason,
+                    opt_outs::created_at,
+                ),
+                groups::name,
+                scope_clients.field(clients::name).nullable(),
+                scope_users.field(users::display_name).nullable(),
+                campaigns::name.nullable(),
+                actors.field(users::display_name).nullable(),
+            ))
+    }};
+}
+
 /// One page, newest first, after `(created_at, id)` of the previous page's last row.
 pub fn page(
     conn: &mut DbConnection,
@@ -156,37 +194,59 @@ pub fn page(
     after: Option<(NaiveDateTime, OptOutId)>,
     limit: i64,
 ) -> QueryResult<Vec<ActivityRow>> {
-    let (mut query, scope_clients, scope_users, actors) = scoped_query!(opt_outs, scope, filter);
-    if let Some((at, id)) = after {
-        // `created_at <= at` is implied by the OR, but only a plain range lets the database
-        // start the index walk at the cursor: without it SQLite walks the group's index from
-        // the newest row and filters, so the deeper the page, the slower.
-        query = query.filter(opt_outs::created_at.le(at)).filter(
-            opt_outs::created_at
-                .lt(at)
-                .or(opt_outs::created_at.eq(at).and(opt_outs::id.lt(id.0))),
-        );
-    }
-    let rows = query
-        .order((opt_outs::created_at.desc(), opt_outs::id.desc()))
+    // On the backend's own connection (the boxed query is built for it): through the enum
+    // diesel renders the query to SQL text and converts every value, a tenth of an export's CPU.
+    let rows: Vec<Row> = on_each_backend!(conn, |conn| newest_first!(scope, filter, after)
         .limit(limit)
-        .select((
-            (
-                opt_outs::id,
-                opt_outs::email,
-                opt_outs::level,
-                opt_outs::source,
-                opt_outs::reason,
-                opt_outs::created_at,
-            ),
-            groups::name,
-            scope_clients.field(clients::name).nullable(),
-            scope_users.field(users::display_name).nullable(),
-            campaigns::name.nullable(),
-            actors.field(users::display_name).nullable(),
-        ))
-        .load::<Row>(conn)?;
+        .load::<Row>(conn))?;
     rows.into_iter().map(to_row).collect()
+}
+
+/// Every matching row, newest first, handed to `write` in slices of at most `chunk` rows; returns
+/// how many there were. For exports of millions of rows in constant memory.
+///
+/// PostgreSQL: one statement read row by row as the server sends it, so the server produces
+/// rows while the caller writes the previous ones (keyset pages made each wait for the other).
+/// SQLite: keyset pages of `chunk` rows, each its own short read, so a long export never holds
+/// a read transaction that keeps the WAL from being checkpointed.
+pub fn for_each_chunk<E: From<diesel::result::Error>>(
+    conn: &mut DbConnection,
+    scope: ActivityScope,
+    filter: &ActivityFilter,
+    chunk: usize,
+    mut write: impl FnMut(&[ActivityRow]) -> Result<(), E>,
+) -> Result<usize, E> {
+    let mut total = 0;
+    match conn {
+        DbConnection::Postgresql(conn) => {
+            let rows = newest_first!(scope, filter, None)
+                .load_iter::<Row, diesel::pg::PgRowByRowLoadingMode>(conn)?;
+            let mut buffer = Vec::with_capacity(chunk);
+            for row in rows {
+                buffer.push(to_row(row?)?);
+                if buffer.len() == chunk {
+                    write(&buffer)?;
+                    total += buffer.len();
+                    buffer.clear();
+                }
+            }
+            write(&buffer)?;
+            total += buffer.len();
+        }
+        DbConnection::Sqlite(_) => {
+            let mut after = None;
+            loop {
+                let rows = page(conn, scope, filter, after, chunk as i64)?;
+                write(&rows)?;
+                total += rows.len();
+                match rows.last() {
+                    Some(last) if rows.len() == chunk => after = Some((last.created_at, last.id)),
+                    _ => break,
+                }
+            }
+        }
+    }
+    Ok(total)
 }
 
 fn to_row(row: Row) -> QueryResult<ActivityRow> {
