@@ -1,6 +1,7 @@
 //! Database benchmarks for issue 8, on SQLite and (with OPTOUTS_BENCH_POSTGRES_URL) PostgreSQL:
 //!
-//! - B2: raw batched inserts into `opt_outs` (100 rows per transaction), the write baseline;
+//! - B2: raw batched inserts into `opt_outs` (100 rows per transaction), the write baseline, and
+//!   a like-for-like variant: the four rows of each one-click opt-out, P2's durability;
 //! - P3: the bulk suppression check (`opt_outs::suppressed_among`) of N addresses of one sender
 //!   against N opt-outs at three levels, N = 1M and 2M;
 //! - P4: Admin › Activity › Opt outs (`activity::page`) on 1M rows: page 1 and page 10,000;
@@ -34,6 +35,9 @@ const PAGE_SIZE: i64 = 50;
 const SUPPRESSION_CHUNK: usize = 50_000;
 /// Rows per transaction in B2.
 const B2_BATCH: usize = 100;
+/// Opt-outs per transaction in B2's like-for-like variant: the most the one-click group commit
+/// can gather when wrk holds 64 connections (each waits for its answer).
+const B2_LIKE_P2_BATCH: usize = 64;
 
 struct Scale {
     /// Opt-outs (and recipient addresses) of the two P3 sizes; the first is also P4's and P5's.
@@ -114,6 +118,7 @@ fn run_backend(criterion: &mut Criterion, results: &mut Results, scale: &Scale, 
             p4_activity_pages(criterion, results, &mut conn, &data, scale, name);
             p5_export(results, &database, &mut conn, &data, name);
             b2_batched_inserts(criterion, results, &mut conn, name);
+            b2_like_p2(criterion, results, &database, &data, name);
         }
         timings.push(p3_suppression(&mut conn, &data, *size, scale.p3_runs, name));
     }
@@ -288,6 +293,123 @@ fn b2_batched_inserts(
         "rows_per_s",
         B2_BATCH as f64 / seconds,
         "100 rows per INSERT and transaction, no HTTP",
+    );
+}
+
+/// B2 like-for-like with P2: raw multi-row INSERTs of exactly the rows one one-click opt-out
+/// writes (the opt-out, its event, the confirmation email in the outbox, its event), for
+/// [`B2_LIKE_P2_BATCH`] opt-outs per transaction, committed as durably as P2 commits them
+/// (SQLite: the writer's own connection settings, `synchronous=FULL`). No HTTP, no reads.
+fn b2_like_p2(
+    criterion: &mut Criterion,
+    results: &mut Results,
+    database: &BenchDatabase,
+    data: &BenchData,
+    backend: &str,
+) {
+    use optouts::db::schema::{consent_events, messages};
+    let mut durable = match database.backend {
+        Backend::Sqlite => {
+            db::open_durable_sqlite(&DatabaseUrl::parse(&database.url).expect("url"))
+                .expect("durable connection")
+        }
+        Backend::Postgres { .. } => {
+            DbConnection::establish(&database.url).expect("PostgreSQL connection")
+        }
+    };
+    let conn = &mut durable;
+    let sender = data.first_sender();
+    let mut next = 0u64;
+    let mut group = criterion.benchmark_group(format!("{backend}/B2"));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("like_p2_64", |b| {
+        b.iter(|| {
+            let at = db::now();
+            let emails: Vec<String> = (0..B2_LIKE_P2_BATCH)
+                .map(|_| {
+                    next += 1;
+                    format!("b2like-{next}@baseline.example")
+                })
+                .collect();
+            let message = data.messages.first().map(|m| m.0);
+            let opt_out_rows: Vec<_> = emails
+                .iter()
+                .map(|email| {
+                    (
+                        opt_outs::group_id.eq(sender.group_id.0),
+                        opt_outs::level.eq("user"),
+                        opt_outs::scope_id.eq(sender.user_id.0),
+                        opt_outs::email.eq(email),
+                        opt_outs::source.eq("one_click"),
+                        opt_outs::message_id.eq(message),
+                        opt_outs::created_at.eq(at),
+                    )
+                })
+                .collect();
+            let event_rows: Vec<_> = emails
+                .iter()
+                .flat_map(|email| {
+                    [("opt_out", "recipient"), ("confirmation_sent", "system")].map(
+                        |(kind, actor)| {
+                            (
+                                consent_events::group_id.eq(sender.group_id.0),
+                                consent_events::email.eq(email),
+                                consent_events::kind.eq(kind),
+                                consent_events::level.eq(Some("user")),
+                                consent_events::scope_id.eq(Some(sender.user_id.0)),
+                                consent_events::source.eq("one_click"),
+                                consent_events::actor_kind.eq(actor),
+                                consent_events::message_id.eq(message),
+                                consent_events::ip_address.eq(Some("127.0.0.1")),
+                                consent_events::created_at.eq(at),
+                            )
+                        },
+                    )
+                })
+                .collect();
+            let outbox_rows: Vec<_> = emails
+                .iter()
+                .map(|email| {
+                    (
+                        messages::kind.eq("opt_out_confirmation"),
+                        messages::group_id.eq(sender.group_id.0),
+                        messages::client_id.eq(Some(sender.client_id.0)),
+                        messages::sender_user_id.eq(Some(sender.user_id.0)),
+                        messages::to_email.eq(email),
+                        messages::payload.eq(Some(r#"{"about_message":1,"level":"user"}"#)),
+                        messages::status.eq("queued"),
+                        messages::next_attempt_at.eq(at),
+                        messages::created_at.eq(at),
+                        messages::updated_at.eq(at),
+                    )
+                })
+                .collect();
+            db::write_transaction(conn, |conn| {
+                optouts::on_each_backend!(conn, |c| {
+                    diesel::insert_into(opt_outs::table)
+                        .values(&opt_out_rows)
+                        .execute(c)?;
+                    diesel::insert_into(consent_events::table)
+                        .values(&event_rows)
+                        .execute(c)?;
+                    diesel::insert_into(messages::table)
+                        .values(&outbox_rows)
+                        .execute(c)
+                })
+            })
+            .expect("batch insert")
+        })
+    });
+    group.finish();
+    let seconds = median_seconds(&format!("{backend}_B2"), "like_p2_64");
+    results.record(
+        "B2",
+        backend,
+        "like_p2_opt_outs_per_s",
+        B2_LIKE_P2_BATCH as f64 / seconds,
+        "the 4 rows of each one-click opt-out, 64 opt-outs per transaction, P2's durability, no HTTP",
     );
 }
 
