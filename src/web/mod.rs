@@ -34,6 +34,9 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(FORM_BODY_LIMIT))
         .app_data(web::FormConfig::default().limit(FORM_BODY_LIMIT))
+        // First: recipients' links are most of the traffic (every mail scanner opens them), and
+        // actix tries routes in order, matching each pattern in turn.
+        .configure(preference_center::routes)
         .configure(assets::routes)
         .configure(health::routes)
         .configure(auth::routes)
@@ -42,7 +45,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(campaigns::routes)
         .configure(activity_emails::routes)
         .configure(activity_opt_outs::routes)
-        .configure(preference_center::routes)
         .configure(settings::routes)
         .configure(support::routes)
         .configure(pages::routes);
