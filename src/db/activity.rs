@@ -149,41 +149,42 @@ macro_rules! scoped_query {
     }};
 }
 
-/// [`scoped_query!`] over `opt_outs`, newest first from after the keyset cursor `$after`, with
-/// the columns of [`Row`]: what a page and the export read.
+/// [`scoped_query!`] over `$t` (`opt_outs`, or `consent_events` for lifted ones), newest first
+/// from after the keyset cursor `$after`, selecting the columns of [`Row`] with `$level` and
+/// `$note` (the reason, or the event's evidence) in their places: what pages and the export read.
 macro_rules! newest_first {
-    ($scope:expr, $filter:expr, $after:expr) => {{
-        let (mut query, scope_clients, scope_users, actors) =
-            scoped_query!(opt_outs, $scope, $filter);
+    ($t:ident, $level:expr, $note:expr, $scope:expr, $filter:expr, $after:expr) => {{
+        let (mut query, scope_clients, scope_users, actors) = scoped_query!($t, $scope, $filter);
         let after: Option<(NaiveDateTime, OptOutId)> = $after;
         if let Some((at, id)) = after {
             // `created_at <= at` is implied by the OR, but only a plain range lets the database
             // start the index walk at the cursor: without it SQLite walks the group's index from
             // the newest row and filters, so the deeper the page, the slower.
-            query = query.filter(opt_outs::created_at.le(at)).filter(
-                opt_outs::created_at
+            query = query.filter($t::created_at.le(at)).filter(
+                $t::created_at
                     .lt(at)
-                    .or(opt_outs::created_at.eq(at).and(opt_outs::id.lt(id.0))),
+                    .or($t::created_at.eq(at).and($t::id.lt(id.0))),
             );
         }
-        query
-            .order((opt_outs::created_at.desc(), opt_outs::id.desc()))
-            .select((
-                (
-                    opt_outs::id,
-                    opt_outs::email,
-                    opt_outs::level,
-                    opt_outs::source,
-                    opt_outs::reason,
-                    opt_outs::created_at,
-                ),
-                groups::name,
-                scope_clients.field(clients::name).nullable(),
-                scope_users.field(users::display_name).nullable(),
-                campaigns::name.nullable(),
-                actors.field(users::display_name).nullable(),
-            ))
+        query.order(($t::created_at.desc(), $t::id.desc())).select((
+            ($t::id, $t::email, $level, $t::source, $note, $t::created_at),
+            groups::name,
+            scope_clients.field(clients::name).nullable(),
+            scope_users.field(users::display_name).nullable(),
+            campaigns::name.nullable(),
+            actors.field(users::display_name).nullable(),
+        ))
     }};
+    ($scope:expr, $filter:expr, $after:expr) => {
+        newest_first!(
+            opt_outs,
+            opt_outs::level,
+            opt_outs::reason,
+            $scope,
+            $filter,
+            $after
+        )
+    };
 }
 
 /// One page, newest first, after `(created_at, id)` of the previous page's last row.
@@ -296,37 +297,16 @@ pub fn lifted_page(
     after: Option<(NaiveDateTime, OptOutId)>,
     limit: i64,
 ) -> QueryResult<Vec<ActivityRow>> {
-    let (mut query, scope_clients, scope_users, actors) =
-        scoped_query!(consent_events, scope, filter);
-    query = query.filter(consent_events::kind.eq("opt_in"));
-    if let Some((at, id)) = after {
-        // A plain range first, so the walk starts at the cursor (see `page`).
-        query = query.filter(consent_events::created_at.le(at)).filter(
-            consent_events::created_at
-                .lt(at)
-                .or(consent_events::created_at
-                    .eq(at)
-                    .and(consent_events::id.lt(id.0))),
-        );
-    }
-    let rows = query
-        .order((consent_events::created_at.desc(), consent_events::id.desc()))
-        .limit(limit)
-        .select((
-            (
-                consent_events::id,
-                consent_events::email,
-                consent_events::level.assume_not_null(),
-                consent_events::source,
-                consent_events::evidence,
-                consent_events::created_at,
-            ),
-            groups::name,
-            scope_clients.field(clients::name).nullable(),
-            scope_users.field(users::display_name).nullable(),
-            campaigns::name.nullable(),
-            actors.field(users::display_name).nullable(),
-        ))
-        .load::<Row>(conn)?;
+    let rows: Vec<Row> = on_each_backend!(conn, |conn| newest_first!(
+        consent_events,
+        consent_events::level.assume_not_null(),
+        consent_events::evidence,
+        scope,
+        filter,
+        after
+    )
+    .filter(consent_events::kind.eq("opt_in"))
+    .limit(limit)
+    .load::<Row>(conn))?;
     rows.into_iter().map(to_row).collect()
 }
