@@ -27,7 +27,7 @@ use optouts::bench_data::{self, BenchData, BenchDataSpec};
 use optouts::db::activity::{self, ActivityFilter, ActivityScope};
 use optouts::db::schema::opt_outs;
 use optouts::db::{self, DatabaseUrl, DbConnection, DbPool, opt_outs as opt_out_queries};
-use optouts::domain::{EmailAddress, OptOutId};
+use optouts::domain::{EmailAddress, MessageId, OptOutId};
 
 /// The web page's size (`PAGE_SIZE` in `web::activity_opt_outs`), fetched with one row more.
 const PAGE_SIZE: i64 = 50;
@@ -607,6 +607,14 @@ fn explain_hot_queries(conn: &mut DbConnection, data: &BenchData, backend: &str)
         "opt_outs::applying_to (one recipient, one sender: every send, every page)",
         &|c| {
             opt_out_queries::applying_to(c, &bench_data::address(0), &sender).unwrap();
+        },
+    );
+    last_query(
+        conn,
+        "link_context::load (every recipient page, P1; every one-click POST, P2)",
+        &|c| {
+            let email = data.messages.first().copied().unwrap_or(MessageId(1));
+            db::link_context::load(c, email).unwrap();
         },
     );
     conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
