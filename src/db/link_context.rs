@@ -10,11 +10,12 @@
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::messages::{self, LINKED_COLUMNS, LinkedMessage, LinkedRow};
+use super::messages::{self, LinkedMessage, LinkedRow};
 use super::opt_outs::parse_level;
-use super::preference_settings::{self as settings, COLUMNS as SETTING_COLUMNS};
+use super::preference_settings as settings;
 use super::schema::{messages as emails, opt_outs, preference_settings};
-use crate::domain::preferences::PreferenceSettings;
+use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
+use crate::domain::wording::SenderNames;
 use crate::domain::{Level, MessageId};
 use crate::on_each_backend;
 
@@ -25,6 +26,34 @@ pub struct LinkContext {
     pub settings: PreferenceSettings,
     /// Active opt-outs blocking the sender for this recipient, broadest first.
     pub blocking: Vec<Level>,
+}
+
+impl LinkContext {
+    /// The names the pages use for the three levels, as recipients see them.
+    pub fn names(&self) -> SenderNames<'_> {
+        SenderNames {
+            user: &self.message.sender_name,
+            client: &self.message.client_name,
+            group: self.organisation(),
+        }
+    }
+
+    /// The organisation's name as recipients see it: the configured display name, or the
+    /// group's name.
+    pub fn organisation(&self) -> &str {
+        self.settings
+            .display_name
+            .as_deref()
+            .unwrap_or(&self.message.group_name)
+    }
+
+    /// The configured accent colour, when it is a valid `#rrggbb`.
+    pub fn accent(&self) -> Option<&str> {
+        self.settings
+            .accent_colour
+            .as_deref()
+            .filter(|c| is_hex_colour(c))
+    }
 }
 
 type Row = (
@@ -84,9 +113,9 @@ pub fn load(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkCo
         )
         .filter(emails::id.eq(id.0))
         .select((
-            LINKED_COLUMNS,
-            group_defaults.fields(SETTING_COLUMNS).nullable(),
-            client_override.fields(SETTING_COLUMNS).nullable(),
+            messages::linked_columns(),
+            group_defaults.fields(settings::columns()).nullable(),
+            client_override.fields(settings::columns()).nullable(),
             opt_outs::level.nullable(),
         ))
         .load(conn))?;

@@ -517,27 +517,20 @@ pub(super) fn with_sender() -> _ {
 }
 
 /// The columns of [`LinkedRow`], selected from [`with_sender`].
-pub(super) const LINKED_COLUMNS: (
-    messages::id,
-    messages::to_email,
-    messages::group_id,
-    messages::client_id,
-    messages::sender_user_id,
-    messages::campaign_id,
-    users::display_name,
-    clients::name,
-    groups::name,
-) = (
-    messages::id,
-    messages::to_email,
-    messages::group_id,
-    messages::client_id,
-    messages::sender_user_id,
-    messages::campaign_id,
-    users::display_name,
-    clients::name,
-    groups::name,
-);
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(super) fn linked_columns() -> _ {
+    (
+        messages::id,
+        messages::to_email,
+        messages::group_id,
+        messages::client_id,
+        messages::sender_user_id,
+        messages::campaign_id,
+        users::display_name,
+        clients::name,
+        groups::name,
+    )
+}
 
 /// `None` for an email without a user and client behind it (nothing a link can act on).
 pub(super) fn linked_from_row(row: LinkedRow) -> Option<LinkedMessage> {
@@ -562,7 +555,7 @@ pub(super) fn linked_from_row(row: LinkedRow) -> Option<LinkedMessage> {
 pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkedMessage>> {
     let row = with_sender()
         .filter(messages::id.eq(id.0))
-        .select(LINKED_COLUMNS)
+        .select(linked_columns())
         // Not `.first()`: its bound `LIMIT ?` makes SQLite expire and re-prepare the statement
         // on every run (seen as sqlite3Reprepare under sqlite3_step, a third of a recipient
         // page's CPU); the id is the primary key, so there is one row at most anyway.

@@ -46,37 +46,26 @@ pub struct LinkOptOut {
 }
 
 impl LinkOptOut {
-    fn origin(&self) -> RequestOrigin<'_> {
-        RequestOrigin {
-            ip_address: self.ip_address.as_deref(),
-            user_agent: self.user_agent.as_deref(),
-        }
-    }
-
     /// Records it on `conn` in a transaction of its own (or a savepoint inside the caller's).
     /// Returns whether the opt-out is new.
     pub fn record(&self, conn: &mut DbConnection) -> QueryResult<bool> {
+        write_transaction(conn, |conn| self.record_in_transaction(conn))
+    }
+
+    /// Records it inside the write transaction the caller holds; an error must fail that
+    /// transaction.
+    fn record_in_transaction(&self, conn: &mut DbConnection) -> QueryResult<bool> {
+        let origin = RequestOrigin {
+            ip_address: self.ip_address.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        };
         unsubscribes::opt_out_from_link(
             conn,
             &self.message,
             self.level,
             self.source,
             self.reason.as_deref(),
-            &self.origin(),
-            self.confirm,
-        )
-    }
-
-    /// Records it inside the write transaction the caller holds; an error must fail that
-    /// transaction.
-    fn record_in_transaction(&self, conn: &mut DbConnection) -> QueryResult<bool> {
-        unsubscribes::opt_out_from_link_in_transaction(
-            conn,
-            &self.message,
-            self.level,
-            self.source,
-            self.reason.as_deref(),
-            &self.origin(),
+            &origin,
             self.confirm,
         )
     }

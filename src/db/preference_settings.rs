@@ -25,23 +25,18 @@ fn parse_levels(stored: &str) -> Vec<Level> {
 }
 
 /// The columns of [`Row`].
-pub(super) const COLUMNS: (
-    preference_settings::levels_offered,
-    preference_settings::one_click_level,
-    preference_settings::confirmation_email,
-    preference_settings::ask_reason,
-    preference_settings::display_name,
-    preference_settings::accent_colour,
-    preference_settings::custom_message,
-) = (
-    preference_settings::levels_offered,
-    preference_settings::one_click_level,
-    preference_settings::confirmation_email,
-    preference_settings::ask_reason,
-    preference_settings::display_name,
-    preference_settings::accent_colour,
-    preference_settings::custom_message,
-);
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(super) fn columns() -> _ {
+    (
+        preference_settings::levels_offered,
+        preference_settings::one_click_level,
+        preference_settings::confirmation_email,
+        preference_settings::ask_reason,
+        preference_settings::display_name,
+        preference_settings::accent_colour,
+        preference_settings::custom_message,
+    )
+}
 
 pub(super) fn to_overrides(row: Row) -> Overrides {
     let (levels, one_click, confirmation, ask_reason, display_name, accent, message) = row;
@@ -64,7 +59,7 @@ pub fn overrides(
 ) -> QueryResult<Option<Overrides>> {
     let query = preference_settings::table
         .filter(preference_settings::group_id.eq(group.0))
-        .select(COLUMNS)
+        .select(columns())
         .into_boxed();
     let query = match client {
         Some(client) => query.filter(preference_settings::client_id.eq(client.0)),

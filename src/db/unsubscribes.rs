@@ -47,26 +47,13 @@ fn recipient_event<'a>(
 }
 
 /// Records the recipient's opt-out at `level` for mail like `message`, and when `confirm`
-/// queues the confirmation email (with its event) in the same transaction. Returns whether the
-/// opt-out is new (a repeat changes nothing and sends nothing).
+/// queues the confirmation email (with its event). Returns whether the opt-out is new (a repeat
+/// changes nothing and sends nothing).
+///
+/// Runs inside the caller's write transaction and opens no savepoint of its own (on SQLite each
+/// costs a statement pair and journal writes): an error here must fail that transaction.
+/// `opt_out_writer::LinkOptOut::record` opens one; the group-commit writer holds one per batch.
 pub fn opt_out_from_link(
-    conn: &mut DbConnection,
-    message: &LinkedMessage,
-    level: Level,
-    source: Source,
-    reason: Option<&str>,
-    origin: &RequestOrigin<'_>,
-    confirm: bool,
-) -> QueryResult<bool> {
-    write_transaction(conn, |conn| {
-        opt_out_from_link_in_transaction(conn, message, level, source, reason, origin, confirm)
-    })
-}
-
-/// [`opt_out_from_link`] for a caller that already holds a write transaction (the group-commit
-/// writer): no savepoint of its own — on SQLite each savepoint costs a statement pair and
-/// journal writes — so an error here must fail the caller's transaction.
-pub fn opt_out_from_link_in_transaction(
     conn: &mut DbConnection,
     message: &LinkedMessage,
     level: Level,

@@ -6,11 +6,11 @@ use crate::campaigns::{add_matching, app_sending_to, create_campaign, send};
 use crate::helpers::{Backend, TestApp, csrf_token_in, signed_in, spawn_app_with, texts};
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
+use crate::suppression::event;
 use diesel::prelude::*;
 use optouts::db::accounts::{self, StaffUser};
-use optouts::db::consent_events::NewConsentEvent;
 use optouts::db::schema::{consent_events, messages, opt_outs};
-use optouts::domain::{ActorKind, EmailAddress, EventKind, Scope, Source};
+use optouts::domain::{EmailAddress, EventKind, Scope};
 use std::time::Duration;
 
 const NINA: &str = "nina.patel@acme.example";
@@ -83,28 +83,19 @@ async fn pat_badge_for(app: &TestApp, who: &str) -> String {
     badge_of_pat(&html)
 }
 
-/// Records an opt-out of Pat at `scope`, as staff would.
+/// Records an opt-out of Pat at the scope `scope` picks from the login `of`.
 fn opt_pat_out(app: &TestApp, scope: impl FnOnce(&StaffUser) -> Scope, of: &str) {
     let mut conn = app.conn();
     let user = accounts::find_user_by_email(&mut conn, &EmailAddress::parse(of).unwrap())
         .unwrap()
         .unwrap();
     let pat = EmailAddress::parse(PAT).unwrap();
-    let event = NewConsentEvent {
-        group_id: user.group_id.unwrap(),
-        email: &pat,
-        kind: EventKind::OptOut,
-        scope: Some(scope(&user)),
-        source: Source::Manual,
-        actor_kind: ActorKind::User,
-        actor_user_id: Some(user.id),
-        campaign_id: None,
-        message_id: None,
-        reason: None,
-        ip_address: None,
-        user_agent: None,
-        evidence: None,
-    };
+    let event = event(
+        user.group_id.unwrap(),
+        &pat,
+        scope(&user),
+        EventKind::OptOut,
+    );
     assert!(optouts::db::opt_outs::record(&mut conn, &event).unwrap());
 }
 

@@ -51,7 +51,7 @@ fn hierarchy(conn: &mut DbConnection) -> Vec<Sender> {
     senders
 }
 
-fn event<'a>(
+pub(crate) fn event<'a>(
     group: GroupId,
     email: &'a EmailAddress,
     scope: Scope,

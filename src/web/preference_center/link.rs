@@ -4,11 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, http::header};
 use askama::Template;
 
-use crate::db::link_context;
-use crate::db::messages::LinkedMessage;
-use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
-use crate::domain::wording::SenderNames;
-use crate::domain::{Level, MessageId};
+use crate::db::link_context::{self, LinkContext};
+use crate::domain::MessageId;
 use crate::tokens::TokenError;
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
@@ -78,58 +75,12 @@ pub fn recipient_response(
     response
 }
 
-/// The email a link names, with the settings for its sender's client and the opt-outs that
-/// block its sender now.
-pub struct Linked {
-    pub message: LinkedMessage,
-    pub settings: PreferenceSettings,
-    current: Vec<Level>,
-}
-
-impl Linked {
-    pub fn names(&self) -> SenderNames<'_> {
-        SenderNames {
-            user: &self.message.sender_name,
-            client: &self.message.client_name,
-            group: self.organisation(),
-        }
-    }
-
-    /// The organisation's name as recipients see it: the configured display name, or the
-    /// group's name.
-    pub fn organisation(&self) -> &str {
-        self.settings
-            .display_name
-            .as_deref()
-            .unwrap_or(&self.message.group_name)
-    }
-
-    /// The levels at which mail from this email's sender is blocked for its recipient, broadest
-    /// first, as loaded with the email.
-    pub fn current(&self) -> &[Level] {
-        &self.current
-    }
-
-    pub fn accent(&self) -> Option<&str> {
-        self.settings
-            .accent_colour
-            .as_deref()
-            .filter(|c| is_hex_colour(c))
-    }
-}
-
 /// Loads the email, its settings and the active opt-outs (one query), or the page to answer
 /// instead.
 pub async fn load(
     state: &AppState,
     id: MessageId,
-) -> Result<Result<Linked, HttpResponse>, AppError> {
+) -> Result<Result<LinkContext, HttpResponse>, AppError> {
     let found = state.db(move |conn| link_context::load(conn, id)).await?;
-    Ok(found
-        .map(|context| Linked {
-            message: context.message,
-            settings: context.settings,
-            current: context.blocking,
-        })
-        .ok_or_else(email_gone))
+    Ok(found.ok_or_else(email_gone))
 }

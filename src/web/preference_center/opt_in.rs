@@ -6,8 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::link::{self, Linked, recipient_response};
+use super::link::{self, recipient_response};
 use super::submit::{OptedInPage, lift, read_fields};
+use crate::db::link_context::LinkContext;
 use crate::db::unsubscribes::{self, RequestOrigin};
 use crate::domain::wording::{SenderNames, what_stops};
 use crate::domain::{Level, Source};
@@ -36,15 +37,15 @@ fn receive_again(level: Level, names: &SenderNames<'_>) -> String {
 }
 
 /// The opt-outs the link would lift right now, broadest first.
-fn to_lift(linked: &Linked, scope: OptInScope) -> Vec<Level> {
-    let current = linked.current().iter().copied();
+fn to_lift(linked: &LinkContext, scope: OptInScope) -> Vec<Level> {
+    let current = linked.blocking.iter().copied();
     match scope {
         OptInScope::One(level) => current.filter(|l| *l == level).collect(),
         OptInScope::AllBlockingSender => current.collect(),
     }
 }
 
-fn nothing_for(scope: OptInScope, linked: &Linked) -> String {
+fn nothing_for(scope: OptInScope, linked: &LinkContext) -> String {
     match scope {
         OptInScope::One(level) => what_stops(level, &linked.names()),
         OptInScope::AllBlockingSender => format!("emails from {}", linked.message.sender_name),

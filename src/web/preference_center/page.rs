@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::choices::{ChoiceView, REASONS, choice_views};
-use super::link::{self, Linked, recipient_response};
+use super::link::{self, recipient_response};
+use crate::db::link_context::LinkContext;
 use crate::domain::wording::what_stops;
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
@@ -48,11 +49,11 @@ pub async fn show(
 /// Renders the page; also used to show it again with an error.
 pub fn render(
     token: String,
-    linked: &Linked,
+    linked: &LinkContext,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let current = linked.current().first().copied();
+    let current = linked.blocking.first().copied();
     let names = linked.names();
     let nonce = random_token()?;
     let page = PreferenceCenterPage {

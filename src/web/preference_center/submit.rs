@@ -11,8 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_util::StreamExt;
 
-use super::link::{self, Linked, recipient_response};
+use super::link::{self, recipient_response};
 use super::page;
+use crate::db::link_context::LinkContext;
 use crate::db::opt_out_writer::LinkOptOut;
 use crate::db::unsubscribes::{self, RequestOrigin};
 use crate::domain::wording::what_stops;
@@ -107,7 +108,7 @@ pub async fn submit(
 async fn one_click(
     req: &HttpRequest,
     state: &AppState,
-    linked: &Linked,
+    linked: &LinkContext,
 ) -> Result<HttpResponse, AppError> {
     let level = linked.settings.one_click_level;
     let recorded = record(req, state, linked, level, Source::OneClick, None).await?;
@@ -127,7 +128,7 @@ async fn one_click(
 async fn record(
     req: &HttpRequest,
     state: &AppState,
-    linked: &Linked,
+    linked: &LinkContext,
     level: Level,
     source: Source,
     reason: Option<String>,
