@@ -18,6 +18,13 @@ use std::sync::Arc;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&cli.settings.log);
+    let outcome = run_command(cli).await;
+    // Log lines are buffered: out before the command's own last words (main prints errors).
+    telemetry::flush();
+    outcome
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.settings)?;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(config, args).await,

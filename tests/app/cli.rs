@@ -25,6 +25,23 @@ fn optouts(db: &TestDatabase, args: &[&str], envs: &[(&str, &str)]) -> Output {
     command.output().expect("run optouts")
 }
 
+/// Log lines go through a buffer: a command that ends (here with an error, in milliseconds)
+/// must still have written them, and before its own last words.
+#[test]
+fn a_commands_log_lines_are_written_before_it_ends() {
+    let db = TestDatabase::create(Backend::Sqlite).expect("SQLite needs nothing");
+    let failed = optouts(
+        &db,
+        &["export", "--group", "No such group"],
+        &[("OPTOUTS_LOG", "info")],
+    );
+    assert!(!failed.status.success());
+    let err = stderr(&failed);
+    let logged = err.find("applied migration").expect(&err);
+    let error = err.find("error: no group named").expect(&err);
+    assert!(logged < error, "log lines after the error:\n{err}");
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -1,5 +1,6 @@
 //! Faults: the server killed with SIGKILL mid-burst and restarted; the SMTP server going away
-//! during a campaign. Nothing acknowledged may be lost, nothing sent twice.
+//! during a campaign. Nothing acknowledged may be lost, nothing sent twice. And the server's
+//! log: its lines are buffered, so they must still arrive while it runs and when it stops.
 
 // Shared with the other test binaries; not every helper is used here.
 #[allow(dead_code)]
@@ -10,6 +11,7 @@ mod helpers;
 mod smtp;
 
 mod delivery_crash;
+mod log_lines;
 mod one_click_crash;
 mod seed;
 mod server;

@@ -131,6 +131,17 @@ impl ServerProcess {
         );
     }
 
+    /// SIGTERM, as a service manager stops it, and waits until it has exited on its own.
+    pub fn terminate(&mut self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM sent");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the server stopped cleanly: {status}");
+    }
+
     /// What the server logged (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
