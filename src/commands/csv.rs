@@ -31,6 +31,7 @@ fn bar(total: u64, what: &str) -> ProgressBar {
 pub fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let pool = prepare_database(config)?;
     let mut conn = pool.get()?;
+    crate::db::without_memory_map(&mut conn)?;
     let group = accounts::find_group_by_name(&mut conn, &args.group)?
         .with_context(|| format!("no group named {:?}", args.group))?;
     let client = match &args.client {

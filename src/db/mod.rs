@@ -24,7 +24,10 @@ pub mod unsubscribes;
 
 pub use connection::{DbConnection, write_transaction};
 pub use migrations::run_migrations;
-pub use pool::{ConnectionManager, DbPool, PooledConnection, build_pool, open_durable_sqlite};
+pub use pool::{
+    ConnectionManager, DbPool, PooledConnection, build_pool, open_durable_sqlite,
+    without_memory_map,
+};
 pub use url::DatabaseUrl;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
