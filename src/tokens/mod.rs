@@ -16,6 +16,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,15 @@ struct Envelope<C> {
     claims: C,
 }
 
+/// HS256 only, expiry required and checked without leeway. Built once: every recipient's page
+/// verifies a token, and building it allocates.
+static VALIDATION: LazyLock<Validation> = LazyLock::new(|| {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp"]);
+    validation
+});
+
 impl SigningKeys {
     /// Signs `claims` for `purpose`, valid for `ttl` from now.
     pub fn sign<C: Serialize>(&self, purpose: Purpose, claims: &C, ttl: Duration) -> String {
@@ -80,10 +90,7 @@ impl SigningKeys {
         }
         let kid = header.kid.ok_or(TokenError::BadSignature)?;
         let key = self.decoding_key(&kid).ok_or(TokenError::BadSignature)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp"]);
-        let data = decode::<Envelope<C>>(token, key, &validation).map_err(|e| match e.kind() {
+        let data = decode::<Envelope<C>>(token, key, &VALIDATION).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => TokenError::Expired,
             ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => TokenError::BadSignature,
             _ => TokenError::Malformed,

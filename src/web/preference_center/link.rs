@@ -9,6 +9,7 @@ use crate::domain::MessageId;
 use crate::tokens::TokenError;
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
+use crate::web::security_headers;
 use crate::web::state::AppState;
 
 #[derive(Template)]
@@ -66,11 +67,10 @@ pub fn recipient_response(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"));
     if let Some(nonce) = style_nonce {
-        let csp = crate::web::security_headers::CONTENT_SECURITY_POLICY.replace(
-            "style-src 'self'",
-            &format!("style-src 'self' 'nonce-{nonce}'"),
-        );
-        response.insert_header((header::CONTENT_SECURITY_POLICY, csp));
+        response.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            security_headers::policy_with_style_nonce(nonce),
+        ));
     }
     response
 }

@@ -10,7 +10,7 @@ use crate::db::link_context::LinkContext;
 use crate::domain::wording::what_stops;
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
-use crate::web::session::random_token;
+use crate::web::security_headers::style_nonce;
 use crate::web::state::AppState;
 
 #[derive(Template)]
@@ -55,7 +55,7 @@ pub fn render(
 ) -> Result<HttpResponse, AppError> {
     let current = linked.blocking.first().copied();
     let names = linked.names();
-    let nonce = random_token()?;
+    let nonce = style_nonce();
     let page = PreferenceCenterPage {
         chrome: Chrome::recipient(linked.organisation()),
         token,
