@@ -1,6 +1,7 @@
 //! The evidence: consent events are only ever appended (the database refuses UPDATE and
 //! DELETE on this table).
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{campaigns, consent_events, users};
@@ -29,30 +30,56 @@ pub struct NewConsentEvent<'a> {
 }
 
 pub fn append(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResult<ConsentEventId> {
-    let values = (
-        consent_events::group_id.eq(event.group_id.0),
-        consent_events::email.eq(event.email.as_str()),
-        consent_events::kind.eq(event.kind.as_str()),
-        consent_events::level.eq(event.scope.map(|s| s.level().as_str())),
-        consent_events::scope_id.eq(event.scope.map(Scope::scope_id)),
-        consent_events::source.eq(event.source.as_str()),
-        consent_events::actor_kind.eq(event.actor_kind.as_str()),
-        consent_events::actor_user_id.eq(event.actor_user_id.map(|u| u.0)),
-        consent_events::campaign_id.eq(event.campaign_id.map(|c| c.0)),
-        consent_events::message_id.eq(event.message_id.map(|m| m.0)),
-        consent_events::reason.eq(event.reason),
-        consent_events::ip_address.eq(event.ip_address),
-        consent_events::user_agent.eq(event.user_agent),
-        consent_events::evidence.eq(event.evidence),
-        consent_events::created_at.eq(now()),
-    );
     // On the backend's own connection: through the enum diesel renders the INSERT to SQL text
     // on every run, and this runs for every opt-out of a burst.
     on_each_backend!(conn, |c| diesel::insert_into(consent_events::table)
-        .values(values)
+        .values(NewEventRow::new(event, now()))
         .returning(consent_events::id)
         .get_result::<i64>(c))
     .map(ConsentEventId)
+}
+
+/// The row [`append`] writes for an event; `opt_out_batch` writes many in one statement.
+#[derive(Insertable)]
+#[diesel(table_name = consent_events, treat_none_as_default_value = false)]
+pub(super) struct NewEventRow<'a> {
+    group_id: i64,
+    email: &'a str,
+    kind: &'static str,
+    level: Option<&'static str>,
+    scope_id: Option<i64>,
+    source: &'static str,
+    actor_kind: &'static str,
+    actor_user_id: Option<i64>,
+    campaign_id: Option<i64>,
+    message_id: Option<i64>,
+    reason: Option<&'a str>,
+    ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    evidence: Option<&'a str>,
+    created_at: NaiveDateTime,
+}
+
+impl<'a> NewEventRow<'a> {
+    pub(super) fn new(event: &NewConsentEvent<'a>, created_at: NaiveDateTime) -> Self {
+        Self {
+            group_id: event.group_id.0,
+            email: event.email.as_str(),
+            kind: event.kind.as_str(),
+            level: event.scope.map(|s| s.level().as_str()),
+            scope_id: event.scope.map(Scope::scope_id),
+            source: event.source.as_str(),
+            actor_kind: event.actor_kind.as_str(),
+            actor_user_id: event.actor_user_id.map(|u| u.0),
+            campaign_id: event.campaign_id.map(|c| c.0),
+            message_id: event.message_id.map(|m| m.0),
+            reason: event.reason,
+            ip_address: event.ip_address,
+            user_agent: event.user_agent,
+            evidence: event.evidence,
+            created_at,
+        }
+    }
 }
 
 /// A consent event as shown in a contact's history.
@@ -66,7 +93,7 @@ pub struct EventRecord {
     pub actor_name: Option<String>,
     pub campaign_name: Option<String>,
     pub reason: Option<String>,
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: NaiveDateTime,
 }
 
 type EventRow = (

@@ -573,27 +573,47 @@ pub fn queue_confirmation(
     about: &LinkedMessage,
     level: Level,
 ) -> QueryResult<MessageId> {
-    let at = now();
-    let payload =
-        serde_json::json!({ "about_message": about.id.0, "level": level.as_str() }).to_string();
-    let values = (
-        messages::kind.eq(KIND_OPT_OUT_CONFIRMATION),
-        messages::group_id.eq(about.sender.group_id.0),
-        messages::client_id.eq(Some(about.sender.client_id.0)),
-        messages::sender_user_id.eq(Some(about.sender.user_id.0)),
-        messages::to_email.eq(&about.to_email),
-        messages::payload.eq(Some(payload)),
-        messages::status.eq("queued"),
-        messages::next_attempt_at.eq(at),
-        messages::created_at.eq(at),
-        messages::updated_at.eq(at),
-    );
     // On the backend's own connection, as `consent_events::append`: once per opt-out of a burst.
     on_each_backend!(conn, |c| diesel::insert_into(messages::table)
-        .values(values)
+        .values(ConfirmationRow::new(about, level, now()))
         .returning(messages::id)
         .get_result::<i64>(c))
     .map(MessageId)
+}
+
+/// The outbox row of a confirmation email; `opt_out_batch` writes many in one statement.
+#[derive(Insertable)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
+pub(super) struct ConfirmationRow<'a> {
+    kind: &'static str,
+    group_id: i64,
+    client_id: i64,
+    sender_user_id: i64,
+    to_email: &'a str,
+    /// Which email it confirms and at which level: also how a batch tells its rows apart.
+    pub(super) payload: String,
+    status: &'static str,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> ConfirmationRow<'a> {
+    pub(super) fn new(about: &'a LinkedMessage, level: Level, at: NaiveDateTime) -> Self {
+        Self {
+            kind: KIND_OPT_OUT_CONFIRMATION,
+            group_id: about.sender.group_id.0,
+            client_id: about.sender.client_id.0,
+            sender_user_id: about.sender.user_id.0,
+            to_email: &about.to_email,
+            payload: serde_json::json!({ "about_message": about.id.0, "level": level.as_str() })
+                .to_string(),
+            status: "queued",
+            next_attempt_at: at,
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 pub const KIND_OPT_IN_REQUEST: &str = "opt_in_request";

@@ -16,6 +16,7 @@ pub mod link_context;
 pub mod login_failures;
 pub mod messages;
 pub mod opt_in_requests;
+pub mod opt_out_batch;
 pub mod opt_out_writer;
 pub mod opt_outs;
 pub mod preference_settings;

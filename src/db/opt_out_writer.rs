@@ -7,8 +7,8 @@
 //!
 //! How: one thread owns one durable connection. Requests queue up while it commits; it takes
 //! everything waiting (up to [`MAX_BATCH`]), records them all in one `BEGIN IMMEDIATE`
-//! transaction (no savepoint per item), commits once, and only then answers every waiting
-//! request.
+//! transaction with one multi-row statement per table ([`opt_out_batch`]), commits once, and
+//! only then answers every waiting request.
 //! Nothing waits for a batch to fill: a lone request is committed at once.
 //!
 //! Guarantees: each request is recorded exactly as [`unsubscribes::opt_out_from_link`] records
@@ -19,6 +19,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::LinkedMessage;
+use super::opt_out_batch;
 use super::unsubscribes::{self, RequestOrigin};
 use super::{DatabaseUrl, DbConnection, write_transaction};
 use crate::domain::{Level, Source};
@@ -49,25 +50,21 @@ impl LinkOptOut {
     /// Records it on `conn` in a transaction of its own (or a savepoint inside the caller's).
     /// Returns whether the opt-out is new.
     pub fn record(&self, conn: &mut DbConnection) -> QueryResult<bool> {
-        write_transaction(conn, |conn| self.record_in_transaction(conn))
-    }
-
-    /// Records it inside the write transaction the caller holds; an error must fail that
-    /// transaction.
-    fn record_in_transaction(&self, conn: &mut DbConnection) -> QueryResult<bool> {
         let origin = RequestOrigin {
             ip_address: self.ip_address.as_deref(),
             user_agent: self.user_agent.as_deref(),
         };
-        unsubscribes::opt_out_from_link(
-            conn,
-            &self.message,
-            self.level,
-            self.source,
-            self.reason.as_deref(),
-            &origin,
-            self.confirm,
-        )
+        write_transaction(conn, |conn| {
+            unsubscribes::opt_out_from_link(
+                conn,
+                &self.message,
+                self.level,
+                self.source,
+                self.reason.as_deref(),
+                &origin,
+                self.confirm,
+            )
+        })
     }
 }
 
@@ -118,30 +115,25 @@ fn run(mut conn: DbConnection, mut waiting: mpsc::Receiver<Queued>) {
     }
 }
 
-/// Records the batch in one transaction and answers each request after the commit; when
-/// anything in it fails, the whole transaction rolls back and each item is recorded on its own
-/// instead, so a failing item fails alone.
+/// Records the batch in one transaction (one statement per table: `opt_out_batch`) and answers
+/// each request after the commit; when anything in it fails, the whole transaction rolls back
+/// and each item is recorded on its own instead, so a failing item fails alone.
 fn commit_batch(conn: &mut DbConnection, batch: Vec<Queued>) {
-    // No savepoint per item: on SQLite each costs a statement pair and journal writes (a
-    // quarter of this thread's time in perf); failures are rare and the fallback handles them.
-    let together = write_transaction(conn, |conn| {
-        batch
-            .iter()
-            .map(|queued| queued.opt_out.record_in_transaction(conn))
-            .collect::<QueryResult<Vec<bool>>>()
-    });
-    match together {
+    let (opt_outs, answers): (Vec<LinkOptOut>, Vec<_>) = batch
+        .into_iter()
+        .map(|queued| (queued.opt_out, queued.answer))
+        .unzip();
+    match write_transaction(conn, |conn| opt_out_batch::record_all(conn, &opt_outs)) {
         Ok(outcomes) => {
-            for (queued, recorded) in batch.into_iter().zip(outcomes) {
+            for (answer, recorded) in answers.into_iter().zip(outcomes) {
                 // The request may have gone (client hung up); the opt-out stands all the same.
-                let _ = queued.answer.send(Ok(recorded));
+                let _ = answer.send(Ok(recorded));
             }
         }
         Err(error) => {
-            tracing::warn!(%error, items = batch.len(), "opt-out batch failed; recording one by one");
-            for queued in batch {
-                let outcome = queued.opt_out.record(conn);
-                let _ = queued.answer.send(outcome);
+            tracing::warn!(%error, items = opt_outs.len(), "opt-out batch failed; recording one by one");
+            for (opt_out, answer) in opt_outs.iter().zip(answers) {
+                let _ = answer.send(opt_out.record(conn));
             }
         }
     }

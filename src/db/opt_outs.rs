@@ -99,30 +99,52 @@ pub fn record_at(
 
 /// The body of [`record_at`] for a caller that already holds a write transaction (the
 /// group-commit writer): no savepoint of its own, so an error here must fail that transaction.
+/// The row an opt-out event makes active; `opt_out_batch` writes many in one statement.
+#[derive(Insertable)]
+#[diesel(table_name = opt_outs, treat_none_as_default_value = false)]
+pub(super) struct NewOptOutRow<'a> {
+    pub(super) group_id: i64,
+    pub(super) level: &'static str,
+    pub(super) scope_id: i64,
+    pub(super) email: &'a str,
+    source: &'static str,
+    actor_user_id: Option<i64>,
+    campaign_id: Option<i64>,
+    message_id: Option<i64>,
+    reason: Option<&'a str>,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl<'a> NewOptOutRow<'a> {
+    pub(super) fn new(event: &NewConsentEvent<'a>, created_at: chrono::NaiveDateTime) -> Self {
+        debug_assert_eq!(event.kind, EventKind::OptOut);
+        let scope = event
+            .scope
+            .expect("an opt-out always has a scope (level and scope id)");
+        Self {
+            group_id: event.group_id.0,
+            level: scope.level().as_str(),
+            scope_id: scope.scope_id(),
+            email: event.email.as_str(),
+            source: event.source.as_str(),
+            actor_user_id: event.actor_user_id.map(|u| u.0),
+            campaign_id: event.campaign_id.map(|c| c.0),
+            message_id: event.message_id.map(|m| m.0),
+            reason: event.reason,
+            created_at,
+        }
+    }
+}
+
 pub(super) fn insert_with_event(
     conn: &mut DbConnection,
     event: &NewConsentEvent<'_>,
     given_at: Option<chrono::NaiveDateTime>,
 ) -> QueryResult<bool> {
-    debug_assert_eq!(event.kind, EventKind::OptOut);
-    let scope = event
-        .scope
-        .expect("an opt-out always has a scope (level and scope id)");
-    let values = (
-        opt_outs::group_id.eq(event.group_id.0),
-        opt_outs::level.eq(scope.level().as_str()),
-        opt_outs::scope_id.eq(scope.scope_id()),
-        opt_outs::email.eq(event.email.as_str()),
-        opt_outs::source.eq(event.source.as_str()),
-        opt_outs::actor_user_id.eq(event.actor_user_id.map(|u| u.0)),
-        opt_outs::campaign_id.eq(event.campaign_id.map(|c| c.0)),
-        opt_outs::message_id.eq(event.message_id.map(|m| m.0)),
-        opt_outs::reason.eq(event.reason),
-        opt_outs::created_at.eq(given_at.unwrap_or_else(now)),
-    );
+    let row = NewOptOutRow::new(event, given_at.unwrap_or_else(now));
     // `on_conflict` does not compile through the connection enum: same DSL, each backend.
     let inserted = on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
-        .values(values)
+        .values(&row)
         .on_conflict_do_nothing()
         .execute(c))?;
     if inserted == 0 {

@@ -15,12 +15,12 @@ pub struct RequestOrigin<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-fn recipient_address(message: &LinkedMessage) -> QueryResult<EmailAddress> {
+pub(super) fn recipient_address(message: &LinkedMessage) -> QueryResult<EmailAddress> {
     EmailAddress::parse(&message.to_email)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-fn recipient_event<'a>(
+pub(super) fn recipient_event<'a>(
     message: &LinkedMessage,
     email: &'a EmailAddress,
     kind: EventKind,
@@ -52,7 +52,8 @@ fn recipient_event<'a>(
 ///
 /// Runs inside the caller's write transaction and opens no savepoint of its own (on SQLite each
 /// costs a statement pair and journal writes): an error here must fail that transaction.
-/// `opt_out_writer::LinkOptOut::record` opens one; the group-commit writer holds one per batch.
+/// `opt_out_writer::LinkOptOut::record` opens one. The group-commit writer records whole batches
+/// with `opt_out_batch::record_all`, which writes the same rows with one statement per table.
 pub fn opt_out_from_link(
     conn: &mut DbConnection,
     message: &LinkedMessage,

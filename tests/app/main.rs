@@ -5,6 +5,10 @@
 mod campaigns;
 #[path = "../common/helpers.rs"]
 mod helpers;
+// Shared with tests/faults; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../common/seed.rs"]
+mod seed;
 #[path = "../common/smtp.rs"]
 mod smtp;
 
@@ -17,6 +21,7 @@ mod delivery;
 mod health;
 mod one_click_burst;
 mod opt_in;
+mod opt_out_batch;
 mod outbox;
 mod pages;
 mod preference_center;

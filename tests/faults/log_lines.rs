@@ -33,7 +33,11 @@ async fn log_lines_arrive_while_the_server_runs_and_all_are_out_when_it_stops() 
 
     // A link with a (forged) token: logged without it.
     let token = "eyJhbGciOiJIUzI1NiJ9.eyJtaWQiOjF9.forged-signature";
-    let answer = client.get(server.url(&format!("/u/{token}"))).send().await.unwrap();
+    let answer = client
+        .get(server.url(&format!("/u/{token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 400);
 
     // Straight from the answer to SIGTERM: the line can only be out if stopping flushes.
@@ -47,7 +51,10 @@ async fn log_lines_arrive_while_the_server_runs_and_all_are_out_when_it_stops() 
         "the last request's line is missing after SIGTERM:\n{log}"
     );
     assert!(logged_request(&server, "/u/…", 400), "{log}");
-    assert!(!log.contains(token), "a link's token reached the log:\n{log}");
+    assert!(
+        !log.contains(token),
+        "a link's token reached the log:\n{log}"
+    );
 }
 
 /// The request log line for `path` with `status` is in the server's log.

@@ -7,13 +7,15 @@
 #[path = "../common/helpers.rs"]
 mod helpers;
 #[allow(dead_code)]
+#[path = "../common/seed.rs"]
+mod seed;
+#[allow(dead_code)]
 #[path = "../common/smtp.rs"]
 mod smtp;
 
 mod delivery_crash;
 mod log_lines;
 mod one_click_crash;
-mod seed;
 mod server;
 mod smtp_outage;
 mod stalled_claim;

@@ -1,4 +1,4 @@
-//! Data the fault tests start from: the demo group plus many recipients of one sender, written
+//! Data the fault tests (and the batch test) start from: the demo group plus many recipients of one sender, written
 //! with the library's own queries (as the app would write them) before the server starts.
 
 use diesel::prelude::*;
