@@ -142,7 +142,10 @@ def rows(f):
 
     for b in BACKENDS:
         for figure in f.all("P6", b, "rss_mb"):
-            add(f"P6 resident memory ({figure['note']})", b, number(figure["value"], "MB"))
+            add(f"P6 resident memory, VmRSS ({figure['note']})", b,
+                number(figure["value"], "MB"))
+        for figure in f.all("P6", b, "anon_mb"):
+            add(f"P6 own memory, RssAnon ({figure['note']})", b, number(figure["value"], "MB"))
     return out
 
 
