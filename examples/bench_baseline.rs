@@ -19,6 +19,7 @@ use diesel::prelude::*;
 use optouts::db::schema::clients;
 use optouts::db::{DatabaseUrl, DbPool, build_pool};
 use optouts::on_each_backend;
+use optouts::startup::{ServerOptions, blocking_threads_per_worker};
 
 /// The pool size `optouts serve` uses by default.
 const POOL_SIZE: u32 = 10;
@@ -86,12 +87,16 @@ async fn main() -> anyhow::Result<()> {
             .bind(&address)?
             .run(),
         ("b1", Some(url)) => {
+            let workers = ServerOptions::default().workers;
             let pool = web::Data::new(build_pool(&DatabaseUrl::parse(url)?, POOL_SIZE)?);
             HttpServer::new(move || {
                 App::new()
                     .app_data(pool.clone())
                     .route("/", web::get().to(clients_page))
             })
+            // Workers and blocking threads as `optouts serve` has them: the same tuning.
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_threads_per_worker(POOL_SIZE, workers))
             .bind(&address)?
             .run()
         }
