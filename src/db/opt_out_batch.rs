@@ -19,9 +19,9 @@ use super::messages::ConfirmationRow;
 use super::opt_out_writer::LinkOptOut;
 use super::opt_outs::NewOptOutRow;
 use super::schema::{consent_events, messages, opt_outs};
-use super::unsubscribes::{RequestOrigin, recipient_address, recipient_event};
+use super::unsubscribes::{RequestOrigin, confirmation_sent, recipient_address, recipient_event};
 use super::{DbConnection, now};
-use crate::domain::{ActorKind, EmailAddress, EventKind, MessageId};
+use crate::domain::{EmailAddress, EventKind, MessageId};
 use crate::on_each_backend;
 
 /// What makes an opt-out unique (the table's unique index): a second row with the same key
@@ -63,15 +63,7 @@ pub fn record_all(conn: &mut DbConnection, batch: &[LinkOptOut]) -> QueryResult<
     let sent: Vec<NewConsentEvent<'_>> = confirmed
         .iter()
         .zip(confirmations)
-        .map(|((_, event), confirmation)| NewConsentEvent {
-            kind: EventKind::ConfirmationSent,
-            actor_kind: ActorKind::System,
-            message_id: Some(confirmation),
-            reason: None,
-            ip_address: None,
-            user_agent: None,
-            ..**event
-        })
+        .map(|((_, event), confirmation)| confirmation_sent(event, confirmation))
         .collect();
     insert_events(conn, sent.iter(), at)?;
     Ok(new)

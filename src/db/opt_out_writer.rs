@@ -207,11 +207,9 @@ mod tests {
     #[test]
     fn an_item_that_fails_fails_alone_and_the_rest_of_its_batch_commits() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::parse(&format!(
-            "sqlite://{}",
-            dir.path().join("t.sqlite").display()
-        ))
-        .unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("t.sqlite"),
+        };
         let pool = build_pool(&url, 2).unwrap();
         let mut conn = pool.get().unwrap();
         run_migrations(&mut conn).unwrap();
@@ -258,11 +256,9 @@ mod tests {
     #[test]
     fn the_writer_connection_flushes_every_commit_to_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::parse(&format!(
-            "sqlite://{}",
-            dir.path().join("t.sqlite").display()
-        ))
-        .unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("t.sqlite"),
+        };
         let mut writer = open_durable_sqlite(&url).unwrap();
         #[derive(QueryableByName)]
         struct Pragma {

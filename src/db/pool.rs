@@ -163,11 +163,9 @@ mod tests {
     #[test]
     fn pooled_sqlite_connections_read_through_the_memory_map_exports_do_not() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::parse(&format!(
-            "sqlite://{}",
-            dir.path().join("t.sqlite").display()
-        ))
-        .unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("t.sqlite"),
+        };
         let pool = build_pool(&url, 2).unwrap();
         let mut conn = pool.get().unwrap();
         assert_eq!(mmap_size(&mut conn), 1 << 30);

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::consent_events::{self, NewConsentEvent};
 use super::messages::{self, LinkedMessage};
 use super::{DbConnection, opt_outs, write_transaction};
-use crate::domain::{ActorKind, EmailAddress, EventKind, Level, Source};
+use crate::domain::{ActorKind, EmailAddress, EventKind, Level, MessageId, Source};
 
 /// Where the recipient's request came from: kept with the evidence.
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,20 +76,26 @@ pub fn opt_out_from_link(
     let recorded = opt_outs::insert_with_event(conn, &event, None)?;
     if recorded && confirm {
         let confirmation = messages::queue_confirmation(conn, message, level)?;
-        consent_events::append(
-            conn,
-            &NewConsentEvent {
-                kind: EventKind::ConfirmationSent,
-                actor_kind: ActorKind::System,
-                message_id: Some(confirmation),
-                reason: None,
-                ip_address: None,
-                user_agent: None,
-                ..event
-            },
-        )?;
+        consent_events::append(conn, &confirmation_sent(&event, confirmation))?;
     }
     Ok(recorded)
+}
+
+/// The event of the confirmation email queued for the opt-out `opt_out` records: the same
+/// recipient, scope and campaign, sent by the system.
+pub(super) fn confirmation_sent<'a>(
+    opt_out: &NewConsentEvent<'a>,
+    confirmation: MessageId,
+) -> NewConsentEvent<'a> {
+    NewConsentEvent {
+        kind: EventKind::ConfirmationSent,
+        actor_kind: ActorKind::System,
+        message_id: Some(confirmation),
+        reason: None,
+        ip_address: None,
+        user_agent: None,
+        ..*opt_out
+    }
 }
 
 /// Lifts exactly the opt-out at `level` made from `message`'s recipient and sender. Returns
