@@ -88,6 +88,14 @@ impl SigningKeys {
         (&key.kid, &key.encoding)
     }
 
+    /// The key and its id when there is only one (no rotation under way).
+    pub(super) fn only_key(&self) -> Option<(&str, &DecodingKey)> {
+        match self.keys.as_slice() {
+            [key] => Some((&key.kid, &key.decoding)),
+            _ => None,
+        }
+    }
+
     pub(super) fn decoding_key(&self, kid: &str) -> Option<&DecodingKey> {
         self.keys.iter().find(|k| k.kid == kid).map(|k| &k.decoding)
     }
