@@ -19,7 +19,7 @@ use super::messages::ConfirmationRow;
 use super::opt_out_writer::LinkOptOut;
 use super::opt_outs::NewOptOutRow;
 use super::schema::{consent_events, messages, opt_outs};
-use super::unsubscribes::{RequestOrigin, confirmation_sent, recipient_address, recipient_event};
+use super::unsubscribes::{confirmation_sent, recipient_address, recipient_event};
 use super::{DbConnection, now};
 use crate::domain::{EmailAddress, EventKind, MessageId};
 use crate::on_each_backend;
@@ -77,10 +77,7 @@ fn opt_out_event<'a>(item: &'a LinkOptOut, address: &'a EmailAddress) -> NewCons
         item.level,
         item.source,
         item.reason.as_deref(),
-        &RequestOrigin {
-            ip_address: item.ip_address.as_deref(),
-            user_agent: item.user_agent.as_deref(),
-        },
+        &item.origin(),
     )
 }
 

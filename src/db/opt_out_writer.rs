@@ -47,13 +47,18 @@ pub struct LinkOptOut {
 }
 
 impl LinkOptOut {
+    /// Where the request came from, as the evidence keeps it.
+    pub fn origin(&self) -> RequestOrigin<'_> {
+        RequestOrigin {
+            ip_address: self.ip_address.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+
     /// Records it on `conn` in a transaction of its own (or a savepoint inside the caller's).
     /// Returns whether the opt-out is new.
     pub fn record(&self, conn: &mut DbConnection) -> QueryResult<bool> {
-        let origin = RequestOrigin {
-            ip_address: self.ip_address.as_deref(),
-            user_agent: self.user_agent.as_deref(),
-        };
+        let origin = self.origin();
         write_transaction(conn, |conn| {
             unsubscribes::opt_out_from_link(
                 conn,

@@ -97,8 +97,6 @@ pub fn record_at(
     write_transaction(conn, |conn| insert_with_event(conn, event, given_at))
 }
 
-/// The body of [`record_at`] for a caller that already holds a write transaction (the
-/// group-commit writer): no savepoint of its own, so an error here must fail that transaction.
 /// The row an opt-out event makes active; `opt_out_batch` writes many in one statement.
 #[derive(Insertable)]
 #[diesel(table_name = opt_outs, treat_none_as_default_value = false)]
@@ -136,6 +134,9 @@ impl<'a> NewOptOutRow<'a> {
     }
 }
 
+/// The body of [`record_at`] for a caller that already holds a write transaction
+/// (`unsubscribes::opt_out_from_link`): no savepoint of its own, so an error here must fail
+/// that transaction.
 pub(super) fn insert_with_event(
     conn: &mut DbConnection,
     event: &NewConsentEvent<'_>,

@@ -1,7 +1,6 @@
 //! One log line per request: request id, method, path (never the query string, which may hold
 //! search terms or addresses; tokens in link paths are cut off), status and latency in
-//! microseconds. The id is
-//! also returned in `X-Request-Id` so a person can quote it to support.
+//! microseconds. The id is also returned in `X-Request-Id` so a person can quote it to support.
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;

@@ -118,14 +118,15 @@ type OptOutRow = (
     Option<i64>,
     Option<String>,
 );
-type EventRow = (
+/// An event's columns; `M` is how its email is named (the id as stored, or a description).
+type EventRow<M = String> = (
     String,
     String,
     Option<String>,
     Option<i64>,
     String,
     String,
-    Option<String>,
+    Option<M>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -172,18 +173,7 @@ fn stored(db: &TestDatabase) -> (Vec<OptOutRow>, Vec<EventRow>, Vec<Confirmation
             consent_events::user_agent,
         ))
         .filter(consent_events::email.like("%@batch.example"))
-        .load::<(
-            String,
-            String,
-            Option<String>,
-            Option<i64>,
-            String,
-            String,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )>(&mut conn)
+        .load::<EventRow<i64>>(&mut conn)
         .unwrap()
         .into_iter()
         .map(
