@@ -71,6 +71,7 @@ impl Application {
             pool,
             config: Arc::new(config),
             opt_out_writer,
+            sender_profiles: Arc::default(),
         });
         let https = state.config.served_over_https();
         let blocking_threads =

@@ -1,19 +1,21 @@
-//! Everything a recipient's link page needs about the email the link names, in one query: the
-//! email with its sender's names, the Preference Center settings in force for its client (the
-//! group's defaults with the client's override on top), and the levels at which mail from its
-//! sender to its recipient is blocked now.
+//! Everything a recipient's link page needs about the email the link names: the email and the
+//! levels at which mail from its sender to its recipient is blocked now (one query), with its
+//! sender's names and the Preference Center settings in force for its client (the sender's
+//! profile, remembered for a few seconds: `sender_profile_cache`).
 //!
-//! One query, not three: these pages are opened by every mail scanner and by every recipient
-//! of a campaign that asks them to, and on PostgreSQL each query is a round trip. The shape is
-//! fixed (no boxing, no bound `LIMIT`), so each connection prepares it once.
+//! These pages are opened by every mail scanner and by every recipient of a campaign that asks
+//! them to, and on PostgreSQL each query is a round trip: one per page while the sender's
+//! profile is remembered, two when it is read. The shape is fixed (no boxing, no bound
+//! `LIMIT`), so each connection prepares it once.
 
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::messages::{self, LinkedMessage, LinkedRow};
+use super::messages::{self, EmailRow, LinkedMessage};
 use super::opt_outs::parse_level;
-use super::preference_settings as settings;
-use super::schema::{messages as emails, opt_outs, preference_settings};
+use super::schema::{messages as emails, opt_outs};
+use super::sender_profile;
+use super::sender_profile_cache::SenderProfileCache;
 use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
 use crate::domain::wording::SenderNames;
 use crate::domain::{Level, MessageId};
@@ -56,43 +58,17 @@ impl LinkContext {
     }
 }
 
-type Row = (
-    LinkedRow,
-    Option<settings::Row>,
-    Option<settings::Row>,
-    Option<String>,
-);
-
-/// `None` when the email no longer exists or has no sender.
-pub fn load(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkContext>> {
-    let (group_defaults, client_override) = diesel::alias!(
-        preference_settings as group_defaults,
-        preference_settings as client_override
-    );
+/// `None` when the email no longer exists or has no sender. The sender's names and settings
+/// come from `profiles` (read on a miss, on the same connection).
+pub fn load(
+    conn: &mut DbConnection,
+    id: MessageId,
+    profiles: &SenderProfileCache,
+) -> QueryResult<Option<LinkContext>> {
     // Run on the backend's own connection: through the `DbConnection` enum, diesel walks the
     // query into SQL text on every run (to check it is cacheable and to bind it), which was a
     // quarter of this page's CPU; the backend's own connection finds it by type.
-    let rows: Vec<Row> = on_each_backend!(conn, |conn| messages::with_sender()
-        .left_join(
-            group_defaults.on(group_defaults
-                .field(preference_settings::group_id)
-                .eq(emails::group_id)
-                .and(
-                    group_defaults
-                        .field(preference_settings::client_id)
-                        .is_null()
-                )),
-        )
-        .left_join(
-            client_override.on(client_override
-                .field(preference_settings::group_id)
-                .eq(emails::group_id)
-                .and(
-                    client_override
-                        .field(preference_settings::client_id)
-                        .eq(emails::client_id),
-                )),
-        )
+    let rows: Vec<(EmailRow, Option<String>)> = on_each_backend!(conn, |conn| emails::table
         // One row per blocking opt-out (none: one row with a NULL level). The same test as
         // `opt_outs::blocks_mail_from`, against the email's own sender.
         .left_join(
@@ -112,41 +88,30 @@ pub fn load(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkCo
                 )),
         )
         .filter(emails::id.eq(id.0))
-        .select((
-            messages::linked_columns(),
-            group_defaults.fields(settings::columns()).nullable(),
-            client_override.fields(settings::columns()).nullable(),
-            opt_outs::level.nullable(),
-        ))
+        .select((messages::email_columns(), opt_outs::level.nullable()))
         .load(conn))?;
-    from_rows(rows)
-}
-
-/// Folds the joined rows (one per blocking opt-out) into one context.
-fn from_rows(rows: Vec<Row>) -> QueryResult<Option<LinkContext>> {
     let mut blocking = Vec::new();
-    let mut first = None;
-    for (email, group_defaults, client_override, level) in rows {
+    let mut email = None;
+    for (row, level) in rows {
         if let Some(level) = level {
             blocking.push(parse_level(&level)?);
         }
-        first.get_or_insert((email, group_defaults, client_override));
+        email.get_or_insert(row);
     }
-    let Some((email, group_defaults, client_override)) = first else {
+    let Some(email) = email else {
         return Ok(None);
     };
-    // The group's defaults first, then the client's override on top.
-    let settings = [group_defaults, client_override]
-        .into_iter()
-        .flatten()
-        .fold(PreferenceSettings::default(), |settings, row| {
-            settings.with(&settings::to_overrides(row))
-        });
+    let Some(sender) = messages::sender_of(&email) else {
+        return Ok(None);
+    };
+    let Some(profile) = profiles.get_or_load(sender, || sender_profile::load(conn, sender))? else {
+        return Ok(None);
+    };
     blocking.sort();
     blocking.dedup();
-    Ok(messages::linked_from_row(email).map(|message| LinkContext {
-        message,
-        settings,
+    Ok(Some(LinkContext {
+        message: messages::linked(email, sender, profile.names()),
+        settings: profile.settings.clone(),
         blocking,
     }))
 }

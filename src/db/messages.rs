@@ -13,6 +13,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::schema::{campaign_recipients, campaigns, clients, groups, messages, users};
 use super::{DbConnection, now, write_transaction};
+use crate::domain::wording::SenderNames;
 use crate::domain::{CampaignId, ClientId, GroupId, Level, MessageId, Sender, UserId};
 use crate::on_each_backend;
 
@@ -495,30 +496,13 @@ pub struct LinkedMessage {
     pub group_name: String,
 }
 
-pub(super) type LinkedRow = (
-    i64,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    String,
-);
+/// An email's own columns that a link needs: its id, its recipient, its sender's group, client
+/// and user, its campaign.
+pub(super) type EmailRow = (i64, String, i64, Option<i64>, Option<i64>, Option<i64>);
 
-/// An email with its sender's user, client and group: the source of every link lookup.
+/// The columns of [`EmailRow`].
 #[diesel::dsl::auto_type(no_type_alias)]
-pub(super) fn with_sender() -> _ {
-    messages::table
-        .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
-        .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
-        .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
-}
-
-/// The columns of [`LinkedRow`], selected from [`with_sender`].
-#[diesel::dsl::auto_type(no_type_alias)]
-pub(super) fn linked_columns() -> _ {
+pub(super) fn email_columns() -> _ {
     (
         messages::id,
         messages::to_email,
@@ -526,42 +510,62 @@ pub(super) fn linked_columns() -> _ {
         messages::client_id,
         messages::sender_user_id,
         messages::campaign_id,
-        users::display_name,
-        clients::name,
-        groups::name,
     )
 }
 
 /// `None` for an email without a user and client behind it (nothing a link can act on).
-pub(super) fn linked_from_row(row: LinkedRow) -> Option<LinkedMessage> {
-    let (id, to_email, group, client, user, campaign, sender_name, client_name, group_name) = row;
-    Some(LinkedMessage {
-        id: MessageId(id),
-        to_email,
-        sender: Sender {
-            user_id: UserId(user?),
-            client_id: ClientId(client?),
-            group_id: GroupId(group),
-        },
-        campaign_id: campaign.map(CampaignId),
-        sender_name,
-        client_name,
-        group_name,
+pub(super) fn sender_of(email: &EmailRow) -> Option<Sender> {
+    let (_, _, group, client, user, _) = *email;
+    Some(Sender {
+        user_id: UserId(user?),
+        client_id: ClientId(client?),
+        group_id: GroupId(group),
     })
 }
+
+/// The email with its sender's names: `sender` is `sender_of(&email)`.
+pub(super) fn linked(email: EmailRow, sender: Sender, names: SenderNames<'_>) -> LinkedMessage {
+    let (id, to_email, _, _, _, campaign) = email;
+    LinkedMessage {
+        id: MessageId(id),
+        to_email,
+        sender,
+        campaign_id: campaign.map(CampaignId),
+        sender_name: names.user.to_owned(),
+        client_name: names.client.to_owned(),
+        group_name: names.group.to_owned(),
+    }
+}
+
+type LinkedRow = (EmailRow, String, String, String);
 
 /// The message behind an unsubscribe or opt-in link; `None` when it no longer exists or has
 /// no sender. (Recipient pages load it with their settings: `db::link_context`.)
 pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkedMessage>> {
-    let row = with_sender()
+    let row = messages::table
+        .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
+        .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
+        .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
         .filter(messages::id.eq(id.0))
-        .select(linked_columns())
+        .select((
+            email_columns(),
+            users::display_name,
+            clients::name,
+            groups::name,
+        ))
         // Not `.first()`: its bound `LIMIT ?` makes SQLite expire and re-prepare the statement
-        // on every run (seen as sqlite3Reprepare under sqlite3_step, a third of a recipient
-        // page's CPU); the id is the primary key, so there is one row at most anyway.
+        // on every run; the id is the primary key, so there is one row at most anyway.
         .get_result::<LinkedRow>(conn)
         .optional()?;
-    Ok(row.and_then(linked_from_row))
+    Ok(row.and_then(|(email, user, client, group)| {
+        let sender = sender_of(&email)?;
+        let names = SenderNames {
+            user: &user,
+            client: &client,
+            group: &group,
+        };
+        Some(linked(email, sender, names))
+    }))
 }
 
 pub const KIND_OPT_OUT_CONFIRMATION: &str = "opt_out_confirmation";

@@ -21,6 +21,8 @@ pub mod opt_out_writer;
 pub mod opt_outs;
 pub mod preference_settings;
 pub mod revoked_sessions;
+pub mod sender_profile;
+pub mod sender_profile_cache;
 pub mod unsubscribes;
 
 pub use connection::{DbConnection, write_transaction};

@@ -275,6 +275,8 @@ async fn save(
             }
         })
         .await?;
+    // Recipients' pages served by this process show the change from the next request on.
+    state.sender_profiles.forget_all();
     tracing::info!(group = %group, client = ?client, overriding, "preference center settings saved");
     let location = match client {
         Some(client) => format!("/admin/settings/preference-center?client={client}&saved=1"),

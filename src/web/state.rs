@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::errors::AppError;
 use crate::config::Config;
 use crate::db::opt_out_writer::OptOutWriter;
+use crate::db::sender_profile_cache::SenderProfileCache;
 use crate::db::{DbConnection, DbPool};
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     /// On SQLite, the one writer that group-commits recipients' opt-outs; `None` on PostgreSQL,
     /// where each request commits its own (the server batches concurrent commits itself).
     pub opt_out_writer: Option<OptOutWriter>,
+    /// Senders' names and settings for recipients' pages, remembered for a few seconds.
+    pub sender_profiles: Arc<SenderProfileCache>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, http::header};
 use askama::Template;
+use std::sync::Arc;
 
 use crate::db::link_context::{self, LinkContext};
 use crate::domain::MessageId;
@@ -81,6 +82,9 @@ pub async fn load(
     state: &AppState,
     id: MessageId,
 ) -> Result<Result<LinkContext, HttpResponse>, AppError> {
-    let found = state.db(move |conn| link_context::load(conn, id)).await?;
+    let profiles = Arc::clone(&state.sender_profiles);
+    let found = state
+        .db(move |conn| link_context::load(conn, id, &profiles))
+        .await?;
     Ok(found.ok_or_else(email_gone))
 }
