@@ -286,7 +286,13 @@ pub fn suppressed_among(
     if emails.is_empty() {
         return Ok(HashMap::new());
     }
-    let addresses: Vec<&str> = emails.iter().map(EmailAddress::as_str).collect();
+    // Sorted (byte order: near enough to the index's) and without repeats: each probe of the
+    // index then lands on or beside the pages of the one before, and PostgreSQL need not hash
+    // the list to drop repeats. Hashing sent the probes all over the index: on PostgreSQL 2M
+    // addresses took 2.55 times as long as 1M, as the index outgrew the caches.
+    let mut addresses: Vec<&str> = emails.iter().map(EmailAddress::as_str).collect();
+    addresses.sort_unstable();
+    addresses.dedup();
     let ids = |sql: &str, group: &str, client: &str, user: &str| {
         sql.replace("{group}", group)
             .replace("{client}", client)
@@ -311,14 +317,14 @@ pub fn suppressed_among(
                 .load(c)?
         }
         DbConnection::Postgresql(c) => {
-            // A LATERAL look-up per address, not a join: with the join PostgreSQL hashed each
-            // chunk and scanned the opt-outs of the sender's scopes once per chunk (560,000
-            // rows per chunk of 50,000 at 1M opt-outs; ~22 s for 1M addresses), so the cost
-            // grew as chunks × table. One probe of the unique index per address keeps it
-            // linear (docs/PERFORMANCE.md).
+            // A LATERAL look-up per address in the array's order, not a join: with the join
+            // PostgreSQL hashed each chunk and scanned the opt-outs of the sender's scopes once
+            // per chunk (560,000 rows per chunk of 50,000 at 1M opt-outs; ~22 s for 1M
+            // addresses), so the cost grew as chunks × table. One probe of the unique index per
+            // address keeps it linear (docs/PERFORMANCE.md).
             let sql = format!(
                 "SELECT a.email AS email, s.level_rank
-                 FROM (SELECT DISTINCT unnest($1::text[]) AS email) a
+                 FROM unnest($1::text[]) AS a(email)
                  CROSS JOIN LATERAL (SELECT {LEVEL_RANK} FROM opt_outs o
                      WHERE o.email = a.email AND o.group_id = $2
                        AND ((o.level = 'group' AND o.scope_id = $2)
