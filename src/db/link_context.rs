@@ -9,16 +9,17 @@
 //! `LIMIT`), so each connection prepares it once.
 
 use diesel::prelude::*;
+use std::sync::Arc;
 
 use super::DbConnection;
 use super::messages::{self, EmailRow, LinkedMessage};
 use super::opt_outs::parse_level;
 use super::schema::{messages as emails, opt_outs};
-use super::sender_profile;
+use super::sender_profile::{self, SenderProfile};
 use super::sender_profile_cache::SenderProfileCache;
 use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
 use crate::domain::wording::SenderNames;
-use crate::domain::{Level, MessageId};
+use crate::domain::{Level, MessageId, Sender};
 use crate::on_each_backend;
 
 /// The email a link names, as its pages need it.
@@ -58,12 +59,33 @@ impl LinkContext {
     }
 }
 
-/// `None` when the email no longer exists or has no sender. The sender's names and settings
-/// come from `profiles` (read on a miss, on the same connection).
+/// For a page that shows the email: the sender's names and settings as `profiles` remembers
+/// them (read on a miss, on the same connection). `None` when the email no longer exists or has
+/// no sender.
 pub fn load(
     conn: &mut DbConnection,
     id: MessageId,
     profiles: &SenderProfileCache,
+) -> QueryResult<Option<LinkContext>> {
+    load_with(conn, id, |conn, sender| {
+        profiles.get_or_load(sender, || sender_profile::load(conn, sender))
+    })
+}
+
+/// For a request that records a decision: the sender's settings as they are now, since they
+/// decide what is recorded (the one-click level, the levels offered, the reason, the
+/// confirmation email).
+pub fn load_fresh(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkContext>> {
+    load_with(conn, id, |conn, sender| {
+        Ok(sender_profile::load(conn, sender)?.map(Arc::new))
+    })
+}
+
+/// The email and its blocking opt-outs in one query, the sender's profile from `profile`.
+fn load_with(
+    conn: &mut DbConnection,
+    id: MessageId,
+    profile: impl FnOnce(&mut DbConnection, Sender) -> QueryResult<Option<Arc<SenderProfile>>>,
 ) -> QueryResult<Option<LinkContext>> {
     // Run on the backend's own connection: through the `DbConnection` enum, diesel walks the
     // query into SQL text on every run (to check it is cacheable and to bind it), which was a
@@ -104,7 +126,7 @@ pub fn load(
     let Some(sender) = messages::sender_of(&email) else {
         return Ok(None);
     };
-    let Some(profile) = profiles.get_or_load(sender, || sender_profile::load(conn, sender))? else {
+    let Some(profile) = profile(conn, sender)? else {
         return Ok(None);
     };
     blocking.sort();

@@ -525,6 +525,7 @@ pub(super) fn sender_of(email: &EmailRow) -> Option<Sender> {
 
 /// The email with its sender's names: `sender` is `sender_of(&email)`.
 pub(super) fn linked(email: EmailRow, sender: Sender, names: SenderNames<'_>) -> LinkedMessage {
+    debug_assert_eq!(sender_of(&email), Some(sender));
     let (id, to_email, _, _, _, campaign) = email;
     LinkedMessage {
         id: MessageId(id),
@@ -535,37 +536,6 @@ pub(super) fn linked(email: EmailRow, sender: Sender, names: SenderNames<'_>) ->
         client_name: names.client.to_owned(),
         group_name: names.group.to_owned(),
     }
-}
-
-type LinkedRow = (EmailRow, String, String, String);
-
-/// The message behind an unsubscribe or opt-in link; `None` when it no longer exists or has
-/// no sender. (Recipient pages load it with their settings: `db::link_context`.)
-pub fn find_linked(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<LinkedMessage>> {
-    let row = messages::table
-        .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
-        .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
-        .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
-        .filter(messages::id.eq(id.0))
-        .select((
-            email_columns(),
-            users::display_name,
-            clients::name,
-            groups::name,
-        ))
-        // Not `.first()`: its bound `LIMIT ?` makes SQLite expire and re-prepare the statement
-        // on every run; the id is the primary key, so there is one row at most anyway.
-        .get_result::<LinkedRow>(conn)
-        .optional()?;
-    Ok(row.and_then(|(email, user, client, group)| {
-        let sender = sender_of(&email)?;
-        let names = SenderNames {
-            user: &user,
-            client: &client,
-            group: &group,
-        };
-        Some(linked(email, sender, names))
-    }))
 }
 
 pub const KIND_OPT_OUT_CONFIRMATION: &str = "opt_out_confirmation";

@@ -178,9 +178,10 @@ mod tests {
             .returning(messages::id)
             .get_result(conn)
             .unwrap();
-        crate::db::messages::find_linked(conn, MessageId(id))
+        crate::db::link_context::load_fresh(conn, MessageId(id))
             .unwrap()
             .unwrap()
+            .message
     }
 
     fn one_click(message: LinkedMessage) -> LinkOptOut {

@@ -4,9 +4,13 @@
 //! PostgreSQL, a 7-table plan against a 2-table one: 29,700 against 46,200 statements a second
 //! in pgbench on the same machine).
 //!
-//! What a cached profile can miss, and for how long: a Preference Center settings change saved
-//! through this process is seen at once (`forget_all`, from the settings page); one saved
-//! through another process (several servers on PostgreSQL, or the CLI) is seen within
+//! Only what recipients' pages show comes from here: a recipient's POST (one-click, the form,
+//! "I changed my mind", opting back in) reads the profile afresh, so the level it records, the
+//! reason it keeps and whether a confirmation goes out follow the settings in force.
+//!
+//! What a shown page can miss, and for how long: a Preference Center settings change saved
+//! through this process is seen from the next request on (`forget_all`, from the settings
+//! page); one saved through another process (several servers on PostgreSQL) is seen within
 //! [`SenderProfileCache::TTL`]. Names of users, clients and groups do not change once made.
 
 use std::collections::HashMap;
@@ -18,7 +22,15 @@ use crate::domain::Sender;
 
 #[derive(Debug, Default)]
 pub struct SenderProfileCache {
-    entries: Mutex<HashMap<Sender, Entry>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<Sender, Entry>,
+    /// Counts `forget_all` calls: a profile read before one is not remembered after it (it may
+    /// predate the change that caused it).
+    generation: u64,
 }
 
 #[derive(Debug)]
@@ -31,7 +43,8 @@ impl SenderProfileCache {
     /// How long a loaded profile is used before it is read again.
     pub const TTL: Duration = Duration::from_secs(10);
     /// Senders remembered at most; past it, the expired ones go, then (still full) all of them.
-    /// A profile is a few hundred bytes: a few MB at most.
+    /// A profile is typically a few hundred bytes (a few MB in all); at worst, with long
+    /// custom messages, a few KB (a few tens of MB).
     pub const CAPACITY: usize = 10_000;
 
     pub fn new() -> Self {
@@ -50,7 +63,9 @@ impl SenderProfileCache {
 
     /// Forgets every profile: after a settings change, so this process's pages show it at once.
     pub fn forget_all(&self) {
-        self.entries().clear();
+        let mut state = self.state();
+        state.entries.clear();
+        state.generation += 1;
     }
 
     fn get_or_load_at<E>(
@@ -59,15 +74,23 @@ impl SenderProfileCache {
         sender: Sender,
         load: impl FnOnce() -> Result<Option<SenderProfile>, E>,
     ) -> Result<Option<Arc<SenderProfile>>, E> {
-        if let Some(entry) = self.entries().get(&sender)
-            && now.saturating_duration_since(entry.loaded_at) < Self::TTL
-        {
-            return Ok(Some(Arc::clone(&entry.profile)));
-        }
+        let generation = {
+            let state = self.state();
+            if let Some(entry) = state.entries.get(&sender)
+                && now.saturating_duration_since(entry.loaded_at) < Self::TTL
+            {
+                return Ok(Some(Arc::clone(&entry.profile)));
+            }
+            state.generation
+        };
         let Some(profile) = load()?.map(Arc::new) else {
             return Ok(None);
         };
-        let mut entries = self.entries();
+        let mut state = self.state();
+        if state.generation != generation {
+            return Ok(Some(profile));
+        }
+        let entries = &mut state.entries;
         if entries.len() >= Self::CAPACITY && !entries.contains_key(&sender) {
             entries.retain(|_, entry| now.saturating_duration_since(entry.loaded_at) < Self::TTL);
             if entries.len() >= Self::CAPACITY {
@@ -84,10 +107,11 @@ impl SenderProfileCache {
         Ok(Some(profile))
     }
 
-    /// The map; a panic elsewhere while it was held leaves nothing half-done in it (every
-    /// change is one map operation), so a poisoned lock is used as it is.
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Sender, Entry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The map and its generation; a panic elsewhere while they were held leaves nothing
+    /// half-done (each change is one map operation, or a clear and an increment that may both
+    /// stand alone), so a poisoned lock is used as it is.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -155,6 +179,22 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_read_before_forget_all_is_used_once_and_not_remembered() {
+        let cache = SenderProfileCache::new();
+        let now = Instant::now();
+        // The settings page saves and empties the cache while this read is under way.
+        let found = cache
+            .get_or_load_at(now, sender(1), || {
+                cache.forget_all();
+                Ok::<_, Infallible>(Some(profile("Before the change")))
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.sender_name, "Before the change");
+        assert_eq!(name_at(&cache, now, 1, "After"), ("After".into(), true));
+    }
+
+    #[test]
     fn senders_are_kept_apart_and_a_missing_one_is_not_remembered() {
         let cache = SenderProfileCache::new();
         let now = Instant::now();
@@ -192,12 +232,12 @@ mod tests {
         }
         let later = start + SenderProfileCache::TTL / 2;
         name_at(&cache, later, capacity - 1, "recent");
-        assert_eq!(cache.entries().len(), SenderProfileCache::CAPACITY);
+        assert_eq!(cache.state().entries.len(), SenderProfileCache::CAPACITY);
 
         // Full: the next new sender makes room by dropping the expired ones only.
         let after_ttl = start + SenderProfileCache::TTL;
         name_at(&cache, after_ttl, capacity, "new");
-        assert_eq!(cache.entries().len(), 2);
+        assert_eq!(cache.state().entries.len(), 2);
         assert_eq!(
             name_at(&cache, after_ttl, capacity - 1, "reloaded"),
             ("recent".into(), false)
@@ -207,8 +247,8 @@ mod tests {
         for who in capacity + 1..2 * capacity - 1 {
             name_at(&cache, after_ttl, who, "fresh");
         }
-        assert_eq!(cache.entries().len(), SenderProfileCache::CAPACITY);
+        assert_eq!(cache.state().entries.len(), SenderProfileCache::CAPACITY);
         name_at(&cache, after_ttl, 2 * capacity, "one more");
-        assert_eq!(cache.entries().len(), 1);
+        assert_eq!(cache.state().entries.len(), 1);
     }
 }

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::csrf::ProtectedForm;
 use super::errors::AppError;
@@ -266,17 +267,20 @@ async fn save(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
+    let profiles = Arc::clone(&state.sender_profiles);
     state
         .db(move |conn| {
             if overriding {
-                preference_settings::save(conn, group, client, &values, by)
+                preference_settings::save(conn, group, client, &values, by)?;
             } else {
-                preference_settings::remove(conn, group, client).map(drop)
+                preference_settings::remove(conn, group, client)?;
             }
+            // Recipients' pages served by this process show the change from the next request
+            // on. Here, not after the await: the change stands even if this request is dropped.
+            profiles.forget_all();
+            Ok::<_, diesel::result::Error>(())
         })
         .await?;
-    // Recipients' pages served by this process show the change from the next request on.
-    state.sender_profiles.forget_all();
     tracing::info!(group = %group, client = ?client, overriding, "preference center settings saved");
     let location = match client {
         Some(client) => format!("/admin/settings/preference-center?client={client}&saved=1"),

@@ -10,7 +10,7 @@ use diesel::connection::{Connection, InstrumentationEvent};
 use diesel::prelude::*;
 use optouts::db::opt_out_writer::LinkOptOut;
 use optouts::db::schema::{consent_events, messages, opt_outs};
-use optouts::db::{DbConnection, messages as emails, opt_out_batch};
+use optouts::db::{DbConnection, link_context, messages as emails, opt_out_batch};
 use optouts::domain::{Level, MessageId, Source};
 
 use crate::helpers::{Backend, TestDatabase};
@@ -99,7 +99,10 @@ fn record(
 
 fn one_click(conn: &mut DbConnection, email: MessageId, level: Level, confirm: bool) -> LinkOptOut {
     LinkOptOut {
-        message: emails::find_linked(conn, email).unwrap().unwrap(),
+        message: link_context::load_fresh(conn, email)
+            .unwrap()
+            .unwrap()
+            .message,
         level,
         source: Source::OneClick,
         reason: confirm.then(|| "too many emails".to_owned()),

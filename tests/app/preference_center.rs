@@ -9,8 +9,10 @@ use crate::smtp::{Received, SmtpServer};
 use crate::suppression::event;
 use diesel::prelude::*;
 use optouts::db::accounts::{self, StaffUser};
+use optouts::db::preference_settings;
 use optouts::db::schema::{consent_events, messages, opt_outs};
-use optouts::domain::{EmailAddress, EventKind, Scope};
+use optouts::domain::preferences::Overrides;
+use optouts::domain::{EmailAddress, EventKind, Level, Scope};
 use std::time::Duration;
 
 const NINA: &str = "nina.patel@acme.example";
@@ -24,6 +26,7 @@ on_both_backends!(
     get_and_head_change_nothing,
     bad_links_get_a_friendly_page_and_change_nothing,
     settings_change_what_the_page_offers,
+    a_one_click_follows_settings_saved_by_another_server,
     the_page_names_only_the_opt_outs_that_block_its_sender,
 );
 
@@ -653,6 +656,58 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
             .await
             .status(),
         404
+    );
+}
+
+/// Recipients' pages remember a sender's settings for a few seconds, but a POST that records an
+/// opt-out reads them afresh: here another server (a direct write, so this one's cache is not
+/// told) moves the one-click level to the group after this server showed the page.
+async fn a_one_click_follows_settings_saved_by_another_server(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let Some(app) = app_sending_to(backend, &smtp).await else {
+        return;
+    };
+    let (_, path) = email_to_pat(&app, &smtp).await;
+    let html = app.get(&path).await.text().await.unwrap();
+    assert_eq!(
+        texts(&html, ".pc-choices label"),
+        [
+            "Only emails from Nina Patel",
+            "All emails from Acme Holdings"
+        ],
+        "the defaults, now remembered"
+    );
+    {
+        let mut conn = app.conn();
+        let grace = accounts::find_user_by_email(&mut conn, &EmailAddress::parse(GRACE).unwrap())
+            .unwrap()
+            .unwrap();
+        let group_level = Overrides {
+            levels_offered: Some(Level::ALL.to_vec()),
+            one_click_level: Some(Level::Group),
+            ..Overrides::default()
+        };
+        preference_settings::save(
+            &mut conn,
+            grace.group_id.unwrap(),
+            None,
+            &group_level,
+            grace.id,
+        )
+        .unwrap();
+    }
+    let response = reqwest::Client::new()
+        .post(app.url(&path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        pat_badge_for(&app, "eva.lindqvist@acme.example").await,
+        "Opted out · Group",
+        "the one-click level saved a moment ago, not the remembered one"
     );
 }
 

@@ -76,8 +76,8 @@ pub fn recipient_response(
     response
 }
 
-/// Loads the email, its settings and the active opt-outs (one query), or the page to answer
-/// instead.
+/// For a page that shows the email: the email and its active opt-outs, with the sender's names
+/// and settings as remembered for a few seconds; or the page to answer instead.
 pub async fn load(
     state: &AppState,
     id: MessageId,
@@ -85,6 +85,17 @@ pub async fn load(
     let profiles = Arc::clone(&state.sender_profiles);
     let found = state
         .db(move |conn| link_context::load(conn, id, &profiles))
+        .await?;
+    Ok(found.ok_or_else(email_gone))
+}
+
+/// For a POST that records a decision: as `load`, with the sender's settings read now.
+pub async fn load_for_change(
+    state: &AppState,
+    id: MessageId,
+) -> Result<Result<LinkContext, HttpResponse>, AppError> {
+    let found = state
+        .db(move |conn| link_context::load_fresh(conn, id))
         .await?;
     Ok(found.ok_or_else(email_gone))
 }

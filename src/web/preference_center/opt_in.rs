@@ -94,7 +94,7 @@ pub async fn confirm(
     if let OptInScope::One(level) = scope {
         return lift(&req, &state, id, level, Source::ConfirmationEmail).await;
     }
-    let linked = match link::load(&state, id).await? {
+    let linked = match link::load_for_change(&state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };

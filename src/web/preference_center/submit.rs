@@ -54,7 +54,7 @@ pub async fn submit(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let linked = match link::load(&state, id).await? {
+    let linked = match link::load_for_change(&state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };
@@ -190,7 +190,7 @@ pub async fn lift(
     level: Level,
     source: Source,
 ) -> Result<HttpResponse, AppError> {
-    let linked = match link::load(state, id).await? {
+    let linked = match link::load_for_change(state, id).await? {
         Ok(linked) => linked,
         Err(page) => return Ok(page),
     };
