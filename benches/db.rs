@@ -163,9 +163,10 @@ fn generate(conn: &mut DbConnection, opt_outs: u64) -> BenchData {
 /// P3: every address of the series checked for the first sender, in chunks, as a send would.
 /// Timed directly, the median of `runs` runs after one run that is not counted: one run takes
 /// seconds, and criterion's minimum of ten samples per size and backend would take longer than
-/// the rest of the suite together. The first run over a database is the slowest (0.89 s
+/// the rest of the suite together. The first pass over a database was the slowest (0.89 s
 /// against 0.68 and 0.72 for 1M, 1.89 s against 1.76 and 1.34 for 2M, in one run of the
-/// suite): the 2M database was just written, the 1M one had been read by P4 and P5 first.
+/// suite), so the figure is the index probes' cost with the caches warm, as in a sender's
+/// second and later sends; a first send after a restart pays the warm-up once.
 fn p3_suppression(
     conn: &mut DbConnection,
     data: &BenchData,
