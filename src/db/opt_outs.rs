@@ -304,7 +304,7 @@ pub fn suppressed_among(
                 .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
             let sql = format!(
                 "SELECT o.email AS email, {LEVEL_RANK}
-                 FROM (SELECT value AS email FROM json_each(?)) a {}",
+                 FROM (SELECT DISTINCT value AS email FROM json_each(?)) a {}",
                 ids(BLOCKING_OPT_OUTS, "?", "?", "?")
             );
             // The group id appears twice in the SQL: once to filter, once as the group scope.
