@@ -1,6 +1,6 @@
 //! The command line, run as the real binary.
 
-use crate::helpers::{Backend, TestDatabase};
+use crate::helpers::{Backend, TestDatabase, one_click};
 use crate::on_both_backends;
 use std::process::{Command, Output};
 
@@ -481,14 +481,7 @@ async fn bench_data_fills_every_table_and_writes_working_unsubscribe_links(backe
         .count()
         .get_result(&mut *app.conn())
         .unwrap();
-    let response = app
-        .client
-        .post(app.url(first))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click(&app.client, &app.url(first)).await;
     assert_eq!(response.status(), 200);
     let after: i64 = opt_out_rows::table
         .count()

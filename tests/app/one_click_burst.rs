@@ -3,7 +3,7 @@
 //! its own. Either way every request that got its 200 is stored with its evidence and its
 //! confirmation email, and the 200 never comes before the commit.
 
-use crate::helpers::{Backend, TestApp, spawn_app, within};
+use crate::helpers::{Backend, TestApp, one_click, spawn_app, within};
 use crate::on_both_backends;
 use diesel::prelude::*;
 use futures_util::future::join_all;
@@ -57,16 +57,9 @@ fn sent_emails(app: &TestApp, count: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn one_click(client: &reqwest::Client, url: String) -> u16 {
-    client
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .expect("POST")
-        .status()
-        .as_u16()
+/// The status of one one-click POST.
+async fn one_click_status(client: &reqwest::Client, url: String) -> u16 {
+    one_click(client, &url).await.status().as_u16()
 }
 
 async fn concurrent_one_click_posts_are_all_stored_with_their_evidence(backend: Backend) {
@@ -83,7 +76,7 @@ async fn concurrent_one_click_posts_are_all_stored_with_their_evidence(backend: 
         join_all(
             emails
                 .iter()
-                .map(|(_, path)| one_click(&client, app.url(path))),
+                .map(|(_, path)| one_click_status(&client, app.url(path))),
         ),
     )
     .await;
@@ -133,7 +126,7 @@ async fn concurrent_one_click_posts_are_all_stored_with_their_evidence(backend: 
         join_all(
             emails
                 .iter()
-                .map(|(_, path)| one_click(&client, app.url(path))),
+                .map(|(_, path)| one_click_status(&client, app.url(path))),
         ),
     )
     .await;
@@ -155,7 +148,7 @@ async fn a_200_means_the_opt_out_is_already_committed(backend: Backend) {
         let client = &client;
         let app = &app;
         async move {
-            let status = one_click(client, app.url(path)).await;
+            let status = one_click_status(client, app.url(path)).await;
             let stored: i64 = opt_outs::table
                 .filter(opt_outs::email.eq(to))
                 .count()

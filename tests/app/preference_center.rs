@@ -3,7 +3,9 @@
 //! settings that shape the page.
 
 use crate::campaigns::{add_matching, app_sending_to, create_campaign, send};
-use crate::helpers::{Backend, TestApp, csrf_token_in, signed_in, spawn_app_with, texts};
+use crate::helpers::{
+    Backend, TestApp, csrf_token_in, one_click, signed_in, spawn_app_with, texts,
+};
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
 use crate::suppression::event;
@@ -270,13 +272,7 @@ async fn one_click_works_with_both_encodings_and_repeats_are_harmless(backend: B
         .unwrap();
 
     let before = counts(&app);
-    let response = bare
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click(&bare, &url).await;
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("set-cookie").is_none());
     assert!(response.headers().get("location").is_none());
@@ -614,13 +610,7 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
         ["All emails from Newsletters"]
     );
     let before = counts(&app);
-    let bare = reqwest::Client::new();
-    bare.post(app.url(&path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    one_click(&reqwest::Client::new(), &app.url(&path)).await;
     assert_eq!(
         pat_badge_for(&app, "omar.haddad@acme.example").await,
         "Opted out · Client"
@@ -696,13 +686,7 @@ async fn a_one_click_follows_settings_saved_by_another_server(backend: Backend) 
         )
         .unwrap();
     }
-    let response = reqwest::Client::new()
-        .post(app.url(&path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click(&reqwest::Client::new(), &app.url(&path)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         pat_badge_for(&app, "eva.lindqvist@acme.example").await,

@@ -400,6 +400,18 @@ pub fn location(response: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
+/// An RFC 8058 one-click unsubscribe as a mail client sends it: a POST of
+/// `List-Unsubscribe=One-Click`, url-encoded, to the address in `List-Unsubscribe`.
+pub async fn one_click(client: &reqwest::Client, url: &str) -> reqwest::Response {
+    client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("the one-click POST is answered")
+}
+
 /// Runs a future with a deadline so a hung server fails the test instead of the whole run.
 pub async fn within<T>(seconds: u64, work: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(seconds), work)
