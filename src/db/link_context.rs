@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use std::sync::Arc;
 
 use super::DbConnection;
-use super::messages::{self, EmailRow, LinkedMessage};
+use super::messages::{self, EmailRow, LinkedEmail, LinkedMessage};
 use super::opt_outs::parse_level;
 use super::schema::{messages as emails, opt_outs};
 use super::sender_profile::{self, SenderProfile};
@@ -120,19 +120,16 @@ fn load_with(
         }
         email.get_or_insert(row);
     }
-    let Some(email) = email else {
+    let Some(email) = email.and_then(LinkedEmail::from_row) else {
         return Ok(None);
     };
-    let Some(sender) = messages::sender_of(&email) else {
-        return Ok(None);
-    };
-    let Some(profile) = profile(conn, sender)? else {
+    let Some(profile) = profile(conn, email.sender)? else {
         return Ok(None);
     };
     blocking.sort();
     blocking.dedup();
     Ok(Some(LinkContext {
-        message: messages::linked(email, sender, profile.names()),
+        message: email.with_names(profile.names()),
         settings: profile.settings.clone(),
         blocking,
     }))

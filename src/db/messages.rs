@@ -513,28 +513,42 @@ pub(super) fn email_columns() -> _ {
     )
 }
 
-/// `None` for an email without a user and client behind it (nothing a link can act on).
-pub(super) fn sender_of(email: &EmailRow) -> Option<Sender> {
-    let (_, _, group, client, user, _) = *email;
-    Some(Sender {
-        user_id: UserId(user?),
-        client_id: ClientId(client?),
-        group_id: GroupId(group),
-    })
+/// The email a link names, before its sender's names are known.
+#[derive(Debug)]
+pub(super) struct LinkedEmail {
+    id: MessageId,
+    to_email: String,
+    pub(super) sender: Sender,
+    campaign_id: Option<CampaignId>,
 }
 
-/// The email with its sender's names: `sender` is `sender_of(&email)`.
-pub(super) fn linked(email: EmailRow, sender: Sender, names: SenderNames<'_>) -> LinkedMessage {
-    debug_assert_eq!(sender_of(&email), Some(sender));
-    let (id, to_email, _, _, _, campaign) = email;
-    LinkedMessage {
-        id: MessageId(id),
-        to_email,
-        sender,
-        campaign_id: campaign.map(CampaignId),
-        sender_name: names.user.to_owned(),
-        client_name: names.client.to_owned(),
-        group_name: names.group.to_owned(),
+impl LinkedEmail {
+    /// `None` for an email without a user and client behind it (nothing a link can act on).
+    pub(super) fn from_row(row: EmailRow) -> Option<Self> {
+        let (id, to_email, group, client, user, campaign) = row;
+        Some(Self {
+            id: MessageId(id),
+            to_email,
+            sender: Sender {
+                user_id: UserId(user?),
+                client_id: ClientId(client?),
+                group_id: GroupId(group),
+            },
+            campaign_id: campaign.map(CampaignId),
+        })
+    }
+
+    /// The email with its sender's names.
+    pub(super) fn with_names(self, names: SenderNames<'_>) -> LinkedMessage {
+        LinkedMessage {
+            id: self.id,
+            to_email: self.to_email,
+            sender: self.sender,
+            campaign_id: self.campaign_id,
+            sender_name: names.user.to_owned(),
+            client_name: names.client.to_owned(),
+            group_name: names.group.to_owned(),
+        }
     }
 }
 
