@@ -206,7 +206,16 @@ pub fn last_opt_in_requests(
         .filter(consent_events::email.eq_any(emails))
         .filter(consent_events::group_id.eq(sender.group_id.0))
         .filter(consent_events::kind.eq(EventKind::OptInRequestSent.as_str()))
-        .filter(consent_events::actor_user_id.eq(sender.user_id.0))
+        // Counted per sender whose mail it is about (the event's user scope), whoever asked;
+        // requests recorded before they had a scope were always asked by that sender.
+        .filter(
+            consent_events::level
+                .eq(Level::User.as_str())
+                .and(consent_events::scope_id.eq(sender.user_id.0))
+                .or(consent_events::level
+                    .is_null()
+                    .and(consent_events::actor_user_id.eq(sender.user_id.0))),
+        )
         .group_by(consent_events::email)
         .select((
             consent_events::email,

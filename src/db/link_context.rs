@@ -19,35 +19,57 @@ use super::sender_profile::{self, SenderProfile};
 use super::sender_profile_cache::SenderProfileCache;
 use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
 use crate::domain::wording::SenderNames;
-use crate::domain::{Level, MessageId, Sender};
+use crate::domain::{Level, MessageId, OptOutId, Sender, Source};
 use crate::on_each_backend;
+
+/// An opt-out as the link's query reads it: id, level, source, made at.
+type BlockingRow = (i64, String, String, chrono::NaiveDateTime);
 
 /// The email a link names, as its pages need it.
 #[derive(Debug, Clone)]
 pub struct LinkContext {
     pub message: LinkedMessage,
+    pub profile: Arc<SenderProfile>,
     pub settings: PreferenceSettings,
     /// Active opt-outs blocking the sender for this recipient, broadest first.
-    pub blocking: Vec<Level>,
+    pub blocking: Vec<BlockingOptOut>,
+}
+
+/// An active opt-out that stops mail from the email's sender to its recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockingOptOut {
+    pub id: OptOutId,
+    pub level: Level,
+    /// How it was made; `None` for a source this version does not know.
+    pub source: Option<Source>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl BlockingOptOut {
+    /// Whether the recipient made it themselves through a link (and so may resume it from one).
+    pub fn made_by_recipient(&self) -> bool {
+        self.source.is_some_and(Source::is_recipients_own)
+    }
 }
 
 impl LinkContext {
     /// The names the pages use for the three levels, as recipients see them.
     pub fn names(&self) -> SenderNames<'_> {
-        SenderNames {
-            user: &self.message.sender_name,
-            client: &self.message.client_name,
-            group: self.organisation(),
-        }
+        self.profile.recipient_names()
     }
 
-    /// The organisation's name as recipients see it: the configured display name, or the
-    /// group's name.
+    /// The name in the recipient pages' header: the client's name for recipients when it has
+    /// one, else the group's.
     pub fn organisation(&self) -> &str {
-        self.settings
-            .display_name
+        self.profile
+            .client_display_name
             .as_deref()
-            .unwrap_or(&self.message.group_name)
+            .unwrap_or_else(|| self.names().group)
+    }
+
+    /// The broadest level at which mail from the sender is stopped now.
+    pub fn broadest(&self) -> Option<Level> {
+        self.blocking.first().map(|b| b.level)
     }
 
     /// The configured accent colour, when it is a valid `#rrggbb`.
@@ -90,7 +112,7 @@ fn load_with(
     // Run on the backend's own connection: through the `DbConnection` enum, diesel walks the
     // query into SQL text on every run (to check it is cacheable and to bind it), which was a
     // quarter of this page's CPU; the backend's own connection finds it by type.
-    let rows: Vec<(EmailRow, Option<String>)> = on_each_backend!(conn, |conn| emails::table
+    let rows: Vec<(EmailRow, Option<BlockingRow>)> = on_each_backend!(conn, |conn| emails::table
         // One row per blocking opt-out (none: one row with a NULL level). The same test as
         // `opt_outs::blocks_mail_from`, against the email's own sender.
         .left_join(
@@ -110,13 +132,27 @@ fn load_with(
                 )),
         )
         .filter(emails::id.eq(id.0))
-        .select((messages::email_columns(), opt_outs::level.nullable()))
+        .select((
+            messages::email_columns(),
+            (
+                opt_outs::id,
+                opt_outs::level,
+                opt_outs::source,
+                opt_outs::created_at
+            )
+                .nullable()
+        ))
         .load(conn))?;
     let mut blocking = Vec::new();
     let mut email = None;
-    for (row, level) in rows {
-        if let Some(level) = level {
-            blocking.push(parse_level(&level)?);
+    for (row, opt_out) in rows {
+        if let Some((id, level, source, created_at)) = opt_out {
+            blocking.push(BlockingOptOut {
+                id: OptOutId(id),
+                level: parse_level(&level)?,
+                source: Source::from_stored(&source),
+                created_at,
+            });
         }
         email.get_or_insert(row);
     }
@@ -126,11 +162,11 @@ fn load_with(
     let Some(profile) = profile(conn, email.sender)? else {
         return Ok(None);
     };
-    blocking.sort();
-    blocking.dedup();
+    blocking.sort_by_key(|b| (b.level, b.id));
     Ok(Some(LinkContext {
         message: email.with_names(profile.names()),
         settings: profile.settings.clone(),
+        profile,
         blocking,
     }))
 }

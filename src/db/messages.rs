@@ -14,7 +14,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use super::schema::{campaign_recipients, campaigns, clients, groups, messages, users};
 use super::{DbConnection, now, write_transaction};
 use crate::domain::wording::SenderNames;
-use crate::domain::{CampaignId, ClientId, GroupId, Level, MessageId, Sender, UserId};
+use crate::domain::{CampaignId, ClientId, GroupId, Level, MessageId, OptOutId, Sender, UserId};
 use crate::on_each_backend;
 
 pub const KIND_CAMPAIGN: &str = "campaign";
@@ -554,16 +554,17 @@ impl LinkedEmail {
 
 pub const KIND_OPT_OUT_CONFIRMATION: &str = "opt_out_confirmation";
 
-/// Queues the confirmation of an opt-out made from `about` at `level`. The payload names the
-/// opt-out so the email can describe it and carry the link that lifts exactly it.
+/// Queues the confirmation of the opt-out `opt_out`, made from `about` at `level`. The payload
+/// names the opt-out so the email can describe it and carry the link that lifts exactly it.
 pub fn queue_confirmation(
     conn: &mut DbConnection,
     about: &LinkedMessage,
     level: Level,
+    opt_out: OptOutId,
 ) -> QueryResult<MessageId> {
     // On the backend's own connection, as `consent_events::append`: once per opt-out of a burst.
     on_each_backend!(conn, |c| diesel::insert_into(messages::table)
-        .values(ConfirmationRow::new(about, level, now()))
+        .values(ConfirmationRow::new(about, level, opt_out, now()))
         .returning(messages::id)
         .get_result::<i64>(c))
     .map(MessageId)
@@ -578,7 +579,7 @@ pub(super) struct ConfirmationRow<'a> {
     client_id: i64,
     sender_user_id: i64,
     to_email: &'a str,
-    /// Which email it confirms and at which level: also how a batch tells its rows apart.
+    /// Which email, level and opt-out it confirms: also how a batch tells its rows apart.
     pub(super) payload: String,
     status: &'static str,
     next_attempt_at: NaiveDateTime,
@@ -587,15 +588,24 @@ pub(super) struct ConfirmationRow<'a> {
 }
 
 impl<'a> ConfirmationRow<'a> {
-    pub(super) fn new(about: &'a LinkedMessage, level: Level, at: NaiveDateTime) -> Self {
+    pub(super) fn new(
+        about: &'a LinkedMessage,
+        level: Level,
+        opt_out: OptOutId,
+        at: NaiveDateTime,
+    ) -> Self {
         Self {
             kind: KIND_OPT_OUT_CONFIRMATION,
             group_id: about.sender.group_id.0,
             client_id: about.sender.client_id.0,
             sender_user_id: about.sender.user_id.0,
             to_email: &about.to_email,
-            payload: serde_json::json!({ "about_message": about.id.0, "level": level.as_str() })
-                .to_string(),
+            payload: ConfirmationPayload {
+                about_message: about.id.0,
+                level: level.as_str().to_owned(),
+                opt_out: Some(opt_out.0),
+            }
+            .to_json(),
             status: "queued",
             next_attempt_at: at,
             created_at: at,
@@ -604,14 +614,32 @@ impl<'a> ConfirmationRow<'a> {
     }
 }
 
+/// What a confirmation email is about. `opt_out` is absent from rows queued before the link
+/// named the opt-out (their link lifts the opt-out made from that email at that level).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConfirmationPayload {
+    pub about_message: i64,
+    pub level: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<i64>,
+}
+
+impl ConfirmationPayload {
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain fields serialise")
+    }
+}
+
 pub const KIND_OPT_IN_REQUEST: &str = "opt_in_request";
 
-/// Queues an opt-in request from `sender` to `to_email` (a contact who opted out).
+/// Queues an opt-in request about mail from `sender` to `to_email` (a contact who opted out);
+/// `payload` is `opt_in_requests::RequestPayload` as JSON.
 pub fn queue_opt_in_request(
     conn: &mut DbConnection,
     sender: &Sender,
     contact: crate::domain::ContactId,
     to_email: &str,
+    payload: &str,
 ) -> QueryResult<MessageId> {
     let at = now();
     diesel::insert_into(messages::table)
@@ -622,6 +650,7 @@ pub fn queue_opt_in_request(
             messages::sender_user_id.eq(Some(sender.user_id.0)),
             messages::contact_id.eq(Some(contact.0)),
             messages::to_email.eq(to_email),
+            messages::payload.eq(Some(payload)),
             messages::status.eq("queued"),
             messages::next_attempt_at.eq(at),
             messages::created_at.eq(at),

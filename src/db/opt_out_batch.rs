@@ -10,7 +10,7 @@
 //! gets no event and no email), and each item's `opt_out` event before its
 //! `confirmation_sent` event. It runs inside the caller's write transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 
@@ -21,15 +21,18 @@ use super::opt_outs::NewOptOutRow;
 use super::schema::{consent_events, messages, opt_outs};
 use super::unsubscribes::{confirmation_sent, recipient_address, recipient_event};
 use super::{DbConnection, now};
-use crate::domain::{EmailAddress, EventKind, MessageId};
+use crate::domain::{EmailAddress, EventKind, MessageId, OptOutId};
 use crate::on_each_backend;
 
 /// What makes an opt-out unique (the table's unique index): a second row with the same key
 /// is a repeat.
 type OptOutKey = (String, i64, String, i64);
 
-/// Records every item; returns for each, in order, whether its opt-out is new.
-pub fn record_all(conn: &mut DbConnection, batch: &[LinkOptOut]) -> QueryResult<Vec<bool>> {
+/// Records every item; returns for each, in order, its new opt-out's id (`None`: a repeat).
+pub fn record_all(
+    conn: &mut DbConnection,
+    batch: &[LinkOptOut],
+) -> QueryResult<Vec<Option<OptOutId>>> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -48,22 +51,22 @@ pub fn record_all(conn: &mut DbConnection, batch: &[LinkOptOut]) -> QueryResult<
     let recorded: Vec<&NewConsentEvent<'_>> = events
         .iter()
         .zip(&new)
-        .filter_map(|(event, is_new)| is_new.then_some(event))
+        .filter_map(|(event, id)| id.map(|_| event))
         .collect();
     insert_events(conn, recorded.iter().copied(), at)?;
 
-    let confirmed: Vec<(&LinkOptOut, &NewConsentEvent<'_>)> = batch
+    let confirmed: Vec<Confirmed<'_, '_>> = batch
         .iter()
         .zip(&events)
         .zip(&new)
-        .filter(|((item, _), is_new)| **is_new && item.confirm)
-        .map(|(pair, _)| pair)
+        .filter(|((item, _), _)| item.confirm)
+        .filter_map(|((item, event), id)| id.map(|id| (item, event, id)))
         .collect();
     let confirmations = queue_confirmations(conn, &confirmed, at)?;
     let sent: Vec<NewConsentEvent<'_>> = confirmed
         .iter()
         .zip(confirmations)
-        .map(|((_, event), confirmation)| confirmation_sent(event, confirmation))
+        .map(|((_, event, _), confirmation)| confirmation_sent(event, confirmation))
         .collect();
     insert_events(conn, sent.iter(), at)?;
     Ok(new)
@@ -81,26 +84,33 @@ fn opt_out_event<'a>(item: &'a LinkOptOut, address: &'a EmailAddress) -> NewCons
     )
 }
 
-/// Inserts the opt-outs that are not active yet; for each event, whether its opt-out is new.
-/// Only the first of several equal ones in the batch is.
+/// An item to confirm by email: its request, its opt-out event and the new opt-out's id.
+type Confirmed<'b, 'e> = (&'b LinkOptOut, &'b NewConsentEvent<'e>, OptOutId);
+
+/// Inserts the opt-outs that are not active yet; for each event, its new opt-out's id. Only
+/// the first of several equal ones in the batch gets one.
 fn insert_opt_outs(
     conn: &mut DbConnection,
     events: &[NewConsentEvent<'_>],
     at: chrono::NaiveDateTime,
-) -> QueryResult<Vec<bool>> {
+) -> QueryResult<Vec<Option<OptOutId>>> {
     let rows: Vec<NewOptOutRow<'_>> = events.iter().map(|e| NewOptOutRow::new(e, at)).collect();
-    let inserted: Vec<OptOutKey> =
+    let inserted: Vec<(i64, String, i64, String, i64)> =
         on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
             .values(&rows)
             .on_conflict_do_nothing()
             .returning((
+                opt_outs::id,
                 opt_outs::email,
                 opt_outs::group_id,
                 opt_outs::level,
                 opt_outs::scope_id,
             ))
             .get_results(c))?;
-    let mut unclaimed: HashSet<OptOutKey> = inserted.into_iter().collect();
+    let mut unclaimed: HashMap<OptOutKey, OptOutId> = inserted
+        .into_iter()
+        .map(|(id, email, group, level, scope)| ((email, group, level, scope), OptOutId(id)))
+        .collect();
     Ok(rows
         .iter()
         .map(|row| {
@@ -135,7 +145,7 @@ fn insert_events<'a, 'e: 'a>(
 /// confirms and the level: one new opt-out each).
 fn queue_confirmations(
     conn: &mut DbConnection,
-    confirmed: &[(&LinkOptOut, &NewConsentEvent<'_>)],
+    confirmed: &[Confirmed<'_, '_>],
     at: chrono::NaiveDateTime,
 ) -> QueryResult<Vec<MessageId>> {
     if confirmed.is_empty() {
@@ -143,7 +153,7 @@ fn queue_confirmations(
     }
     let rows: Vec<ConfirmationRow<'_>> = confirmed
         .iter()
-        .map(|(item, _)| ConfirmationRow::new(&item.message, item.level, at))
+        .map(|(item, _, opt_out)| ConfirmationRow::new(&item.message, item.level, *opt_out, at))
         .collect();
     let returned: Vec<(i64, Option<String>)> =
         on_each_backend!(conn, |c| diesel::insert_into(messages::table)

@@ -22,7 +22,7 @@ use super::messages::LinkedMessage;
 use super::opt_out_batch;
 use super::unsubscribes::{self, RequestOrigin};
 use super::{DatabaseUrl, DbConnection, write_transaction};
-use crate::domain::{Level, Source};
+use crate::domain::{Level, OptOutId, Source};
 use diesel::QueryResult;
 
 /// Most opt-outs in one transaction: enough to share one fsync among a burst, small enough that
@@ -42,6 +42,8 @@ pub struct LinkOptOut {
     pub reason: Option<String>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    /// What the answer or page told the recipient (`domain::consent::Shown`, as JSON).
+    pub shown: Option<String>,
     /// Queue the confirmation email (the preference center setting).
     pub confirm: bool,
 }
@@ -52,12 +54,13 @@ impl LinkOptOut {
         RequestOrigin {
             ip_address: self.ip_address.as_deref(),
             user_agent: self.user_agent.as_deref(),
+            shown: self.shown.as_deref(),
         }
     }
 
     /// Records it on `conn` in a transaction of its own (or a savepoint inside the caller's).
-    /// Returns whether the opt-out is new.
-    pub fn record(&self, conn: &mut DbConnection) -> QueryResult<bool> {
+    /// Returns the new opt-out's id; `None` when it was active already.
+    pub fn record(&self, conn: &mut DbConnection) -> QueryResult<Option<OptOutId>> {
         let origin = self.origin();
         write_transaction(conn, |conn| {
             unsubscribes::opt_out_from_link(
@@ -75,7 +78,7 @@ impl LinkOptOut {
 
 struct Queued {
     opt_out: LinkOptOut,
-    answer: oneshot::Sender<QueryResult<bool>>,
+    answer: oneshot::Sender<QueryResult<Option<OptOutId>>>,
 }
 
 /// The handle handlers send opt-outs to; cheap to clone. The writer thread ends when the last
@@ -100,7 +103,7 @@ impl OptOutWriter {
     /// Records `opt_out` and answers once the transaction holding it is committed. `None` when
     /// the writer has stopped (its thread died): nothing of this request was committed, so the
     /// caller may record it another way (a repeat is harmless anyway).
-    pub async fn record(&self, opt_out: LinkOptOut) -> Option<QueryResult<bool>> {
+    pub async fn record(&self, opt_out: LinkOptOut) -> Option<QueryResult<Option<OptOutId>>> {
         let (answer, answered) = oneshot::channel();
         self.queue.send(Queued { opt_out, answer }).await.ok()?;
         answered.await.ok()
@@ -192,6 +195,7 @@ mod tests {
             reason: None,
             ip_address: Some("127.0.0.1".into()),
             user_agent: None,
+            shown: None,
             confirm: true,
         }
     }
@@ -248,11 +252,11 @@ mod tests {
             .unzip();
         commit_batch(&mut writer, batch);
 
-        let outcomes: Vec<QueryResult<bool>> =
+        let outcomes: Vec<QueryResult<Option<OptOutId>>> =
             answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
-        assert!(matches!(outcomes[0], Ok(true)), "{:?}", outcomes[0]);
+        assert!(matches!(outcomes[0], Ok(Some(_))), "{:?}", outcomes[0]);
         assert!(outcomes[1].is_err(), "the poisoned item reports its error");
-        assert!(matches!(outcomes[2], Ok(true)), "{:?}", outcomes[2]);
+        assert!(matches!(outcomes[2], Ok(Some(_))), "{:?}", outcomes[2]);
         // opt-out + opt-out event + confirmation event each for the two good ones.
         assert_eq!(stored(&mut conn, "first@example.test"), (1, 2));
         assert_eq!(stored(&mut conn, "poisoned@example.test"), (0, 0));

@@ -94,7 +94,9 @@ pub fn record_at(
     event: &NewConsentEvent<'_>,
     given_at: Option<chrono::NaiveDateTime>,
 ) -> QueryResult<bool> {
-    write_transaction(conn, |conn| insert_with_event(conn, event, given_at))
+    write_transaction(conn, |conn| {
+        insert_with_event(conn, event, given_at).map(|id| id.is_some())
+    })
 }
 
 /// The row an opt-out event makes active; `opt_out_batch` writes many in one statement.
@@ -136,45 +138,67 @@ impl<'a> NewOptOutRow<'a> {
 
 /// The body of [`record_at`] for a caller that already holds a write transaction
 /// (`unsubscribes::opt_out_from_link`): no savepoint of its own, so an error here must fail
-/// that transaction.
+/// that transaction. Returns the new opt-out's id; `None` when it was active already.
 pub(super) fn insert_with_event(
     conn: &mut DbConnection,
     event: &NewConsentEvent<'_>,
     given_at: Option<chrono::NaiveDateTime>,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<OptOutId>> {
     let row = NewOptOutRow::new(event, given_at.unwrap_or_else(now));
     // `on_conflict` does not compile through the connection enum: same DSL, each backend.
+    // A conflict inserts nothing and so returns no row.
     let inserted = on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
         .values(&row)
         .on_conflict_do_nothing()
-        .execute(c))?;
-    if inserted == 0 {
-        return Ok(false);
-    }
+        .returning(opt_outs::id)
+        .get_result::<i64>(c)
+        .optional())?;
+    let Some(id) = inserted else {
+        return Ok(None);
+    };
     consent_events::append(conn, event)?;
-    Ok(true)
+    Ok(Some(OptOutId(id)))
 }
 
-/// Lifts the active opt-out the event names, appending the event in the same transaction.
-/// When no such opt-out is active nothing changes and nothing is appended. Only the recipient
-/// (through a signed link) and support (with written consent) may cause this.
-pub fn lift(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResult<bool> {
-    debug_assert_eq!(event.kind, EventKind::OptIn);
-    let scope = event.scope.expect("an opt-in names the opt-out it lifts");
+/// Lifts exactly the active opt-out `id` of `email`, appending the event `opt_in` makes for
+/// it in the same transaction; returns the opt-out lifted. Nothing changes and nothing is
+/// appended when that row is no longer active: lifted already, or replaced by a newer opt-out
+/// of the same scope (which has another id, and which this act did not name).
+///
+/// Only the recipient (through a signed link naming the row, or a page that listed it) and
+/// support (with written consent) may cause this.
+pub fn lift_exact<'a>(
+    conn: &mut DbConnection,
+    id: OptOutId,
+    email: &EmailAddress,
+    opt_in: impl FnOnce(&ActiveOptOut) -> NewConsentEvent<'a>,
+) -> QueryResult<Option<ActiveOptOut>> {
     write_transaction(conn, |conn| {
+        let Some(row) = opt_outs::table
+            .filter(opt_outs::id.eq(id.0))
+            .filter(opt_outs::email.eq(email.as_str()))
+            .first::<OptOutRow>(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let active = ActiveOptOut::try_from(row)?;
+        let event = opt_in(&active);
+        debug_assert_eq!(event.kind, EventKind::OptIn);
+        debug_assert_eq!(event.scope, Some(active.scope));
+        // By id and address: a concurrent lift of the same row removes it once, and only the
+        // one that removed it appends the event.
         let removed = diesel::delete(
             opt_outs::table
-                .filter(opt_outs::email.eq(event.email.as_str()))
-                .filter(opt_outs::group_id.eq(event.group_id.0))
-                .filter(opt_outs::level.eq(scope.level().as_str()))
-                .filter(opt_outs::scope_id.eq(scope.scope_id())),
+                .filter(opt_outs::id.eq(id.0))
+                .filter(opt_outs::email.eq(email.as_str())),
         )
         .execute(conn)?;
         if removed == 0 {
-            return Ok(false);
+            return Ok(None);
         }
-        consent_events::append(conn, event)?;
-        Ok(true)
+        consent_events::append(conn, &event)?;
+        Ok(Some(active))
     })
 }
 
@@ -465,16 +489,7 @@ pub fn lift_on_written_consent(
     write_transaction(conn, |conn| {
         let mut lifted = 0;
         for id in ids {
-            let Some(row) = opt_outs::table
-                .filter(opt_outs::id.eq(id.0))
-                .filter(opt_outs::email.eq(email.as_str()))
-                .first::<OptOutRow>(conn)
-                .optional()?
-            else {
-                continue;
-            };
-            let active = ActiveOptOut::try_from(row)?;
-            let event = NewConsentEvent {
+            let opt_in = |active: &ActiveOptOut| NewConsentEvent {
                 group_id: active.group_id,
                 email,
                 kind: EventKind::OptIn,
@@ -489,7 +504,7 @@ pub fn lift_on_written_consent(
                 user_agent: None,
                 evidence: Some(evidence_json),
             };
-            lifted += usize::from(lift(conn, &event)?);
+            lifted += usize::from(lift_exact(conn, *id, email, opt_in)?.is_some());
         }
         Ok(lifted)
     })

@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::preference_settings as settings;
 use super::schema::{clients, groups, preference_settings, users};
-use crate::domain::Sender;
 use crate::domain::preferences::PreferenceSettings;
-use crate::domain::wording::SenderNames;
+use crate::domain::wording::{CLIENTS_LISTED, SenderNames};
+use crate::domain::{GroupId, Sender};
 use crate::on_each_backend;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,17 +19,47 @@ pub struct SenderProfile {
     pub sender_name: String,
     pub client_name: String,
     pub group_name: String,
+    /// The settings in force for the client (group defaults, the client's override on top).
     pub settings: PreferenceSettings,
+    /// "Name shown to recipients" of the group's own settings: the group's name for
+    /// recipients. Never a client's: a client's display name does not stand for the group.
+    pub group_display_name: Option<String>,
+    /// "Name shown to recipients" of the client's override: the client's name for recipients.
+    pub client_display_name: Option<String>,
+    /// The first [`CLIENTS_LISTED`] clients of the group by their names for recipients, to
+    /// say what a group-level opt-out covers.
+    pub group_clients: Vec<String>,
+    /// How many clients the group has in all.
+    pub group_client_count: usize,
 }
 
 impl SenderProfile {
-    /// The names of the three levels as the sender's own records have them (the organisation
-    /// as recipients see it: `LinkContext::names`).
+    /// The names of the three levels as the sender's own records have them (staff names).
     pub fn names(&self) -> SenderNames<'_> {
         SenderNames {
             user: &self.sender_name,
             client: &self.client_name,
             group: &self.group_name,
+            group_clients: &[],
+            group_client_count: 0,
+        }
+    }
+
+    /// The names of the three levels as recipients see them: each level's own "name shown to
+    /// recipients" when set, and the group's clients.
+    pub fn recipient_names(&self) -> SenderNames<'_> {
+        SenderNames {
+            user: &self.sender_name,
+            client: self
+                .client_display_name
+                .as_deref()
+                .unwrap_or(&self.client_name),
+            group: self
+                .group_display_name
+                .as_deref()
+                .unwrap_or(&self.group_name),
+            group_clients: &self.group_clients,
+            group_client_count: self.group_client_count,
         }
     }
 }
@@ -83,22 +113,64 @@ pub fn load(conn: &mut DbConnection, sender: Sender) -> QueryResult<Option<Sende
         // Not `.first()`: a bound `LIMIT` makes SQLite re-prepare the statement on every run.
         .get_result(conn)
         .optional())?;
-    Ok(row.map(from_row))
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (group_clients, group_client_count) = clients_for_recipients(conn, sender.group_id)?;
+    Ok(Some(from_row(row, group_clients, group_client_count)))
 }
 
-fn from_row(row: Row) -> SenderProfile {
+/// The group's first clients (by name, as staff pages list them) by their names for recipients, and how many it
+/// has: a count only when the list is full, so a group of a few clients costs one query.
+pub fn clients_for_recipients(
+    conn: &mut DbConnection,
+    group: GroupId,
+) -> QueryResult<(Vec<String>, usize)> {
+    let names: Vec<(String, Option<String>)> = clients::table
+        .left_join(
+            preference_settings::table
+                .on(preference_settings::client_id.eq(clients::id.nullable())),
+        )
+        .filter(clients::group_id.eq(group.0))
+        .order(clients::name)
+        .select((clients::name, preference_settings::display_name.nullable()))
+        .limit(CLIENTS_LISTED as i64)
+        .load(conn)?;
+    let count = if names.len() < CLIENTS_LISTED {
+        names.len()
+    } else {
+        let all: i64 = clients::table
+            .filter(clients::group_id.eq(group.0))
+            .count()
+            .get_result(conn)?;
+        usize::try_from(all).unwrap_or(usize::MAX)
+    };
+    let names = names
+        .into_iter()
+        .map(|(name, shown)| shown.unwrap_or(name))
+        .collect();
+    Ok((names, count))
+}
+
+fn from_row(row: Row, group_clients: Vec<String>, group_client_count: usize) -> SenderProfile {
     let (sender_name, client_name, group_name, group_defaults, client_override) = row;
+    let group_defaults = group_defaults.map(settings::to_overrides);
+    let client_override = client_override.map(settings::to_overrides);
     // The group's defaults first, then the client's override on top.
-    let settings = [group_defaults, client_override]
+    let settings = [&group_defaults, &client_override]
         .into_iter()
         .flatten()
-        .fold(PreferenceSettings::default(), |settings, row| {
-            settings.with(&settings::to_overrides(row))
+        .fold(PreferenceSettings::default(), |settings, layer| {
+            settings.with(layer)
         });
     SenderProfile {
         sender_name,
         client_name,
         group_name,
         settings,
+        group_display_name: group_defaults.and_then(|o| o.display_name),
+        client_display_name: client_override.and_then(|o| o.display_name),
+        group_clients,
+        group_client_count,
     }
 }

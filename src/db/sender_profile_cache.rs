@@ -136,6 +136,10 @@ mod tests {
             client_name: "Client".to_owned(),
             group_name: "Group".to_owned(),
             settings: PreferenceSettings::default(),
+            group_display_name: None,
+            client_display_name: None,
+            group_clients: Vec::new(),
+            group_client_count: 0,
         }
     }
 

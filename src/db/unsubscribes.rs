@@ -1,18 +1,24 @@
 //! What recipients do through their links: opt out from an email (with the confirmation
-//! email queued in the same transaction), and opt back in.
+//! email queued in the same transaction), and opt back in — always by naming the exact
+//! opt-outs to lift, never by level.
 
 use diesel::prelude::*;
 
 use super::consent_events::{self, NewConsentEvent};
 use super::messages::{self, LinkedMessage};
-use super::{DbConnection, opt_outs, write_transaction};
-use crate::domain::{ActorKind, EmailAddress, EventKind, Level, MessageId, Source};
+use super::opt_outs::{self, ActiveOptOut};
+use super::schema::opt_outs as opt_outs_table;
+use super::{DbConnection, write_transaction};
+use crate::domain::{ActorKind, EmailAddress, EventKind, Level, MessageId, OptOutId, Source};
 
-/// Where the recipient's request came from: kept with the evidence.
+/// Where the recipient's request came from, and what the page they acted on said: kept with
+/// the evidence.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestOrigin<'a> {
     pub ip_address: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// What the page or answer showed the recipient (`domain::consent::Shown`, as JSON).
+    pub shown: Option<&'a str>,
 }
 
 pub(super) fn recipient_address(message: &LinkedMessage) -> QueryResult<EmailAddress> {
@@ -42,13 +48,13 @@ pub(super) fn recipient_event<'a>(
         reason,
         ip_address: origin.ip_address,
         user_agent: origin.user_agent,
-        evidence: None,
+        evidence: origin.shown,
     }
 }
 
 /// Records the recipient's opt-out at `level` for mail like `message`, and when `confirm`
-/// queues the confirmation email (with its event). Returns whether the opt-out is new (a repeat
-/// changes nothing and sends nothing).
+/// queues the confirmation email (with its event). Returns the new opt-out's id; `None` when
+/// it was active already (a repeat changes nothing and sends nothing).
 ///
 /// Runs inside the caller's write transaction and opens no savepoint of its own (on SQLite each
 /// costs a statement pair and journal writes): an error here must fail that transaction.
@@ -62,7 +68,7 @@ pub fn opt_out_from_link(
     reason: Option<&str>,
     origin: &RequestOrigin<'_>,
     confirm: bool,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<OptOutId>> {
     let email = recipient_address(message)?;
     let event = recipient_event(
         message,
@@ -74,8 +80,10 @@ pub fn opt_out_from_link(
         origin,
     );
     let recorded = opt_outs::insert_with_event(conn, &event, None)?;
-    if recorded && confirm {
-        let confirmation = messages::queue_confirmation(conn, message, level)?;
+    if let Some(opt_out) = recorded
+        && confirm
+    {
+        let confirmation = messages::queue_confirmation(conn, message, level, opt_out)?;
         consent_events::append(conn, &confirmation_sent(&event, confirmation))?;
     }
     Ok(recorded)
@@ -94,59 +102,73 @@ pub(super) fn confirmation_sent<'a>(
         reason: None,
         ip_address: None,
         user_agent: None,
+        evidence: None,
         ..*opt_out
     }
 }
 
-/// Lifts exactly the opt-out at `level` made from `message`'s recipient and sender. Returns
-/// whether there was one to lift (a second click changes nothing).
-pub fn opt_in_from_link(
+/// Lifts exactly the opt-outs `ids` of `message`'s recipient — those a signed link or a
+/// signed page named — in one transaction, each with an event naming `message` and keeping
+/// what the page showed. Ids no longer active are skipped (lifted already, or replaced by a
+/// newer opt-out this act did not name). Returns the opt-outs lifted, broadest first.
+pub fn lift_listed(
+    conn: &mut DbConnection,
+    message: &LinkedMessage,
+    ids: &[OptOutId],
+    source: Source,
+    origin: &RequestOrigin<'_>,
+) -> QueryResult<Vec<ActiveOptOut>> {
+    let email = recipient_address(message)?;
+    write_transaction(conn, |conn| {
+        let mut lifted = Vec::new();
+        for id in ids {
+            let opt_in = |active: &ActiveOptOut| NewConsentEvent {
+                // The row's own scope (the same as the sender's at that level for every
+                // opt-out a page lists; the row is what is lifted).
+                scope: Some(active.scope),
+                group_id: active.group_id,
+                ..recipient_event(
+                    message,
+                    &email,
+                    EventKind::OptIn,
+                    active.scope.level(),
+                    source,
+                    None,
+                    origin,
+                )
+            };
+            if let Some(active) = opt_outs::lift_exact(conn, *id, &email, opt_in)? {
+                lifted.push(active);
+            }
+        }
+        lifted.sort_by_key(|o| o.scope.level());
+        Ok(lifted)
+    })
+}
+
+/// For a confirmation link signed before links named their opt-out: the active opt-out at
+/// `level` that the recipient made from `message` itself (its own link, its own email), if
+/// any. Staff, import and support opt-outs never match: they name no email.
+pub fn made_from_email(
     conn: &mut DbConnection,
     message: &LinkedMessage,
     level: Level,
-    source: Source,
-    origin: &RequestOrigin<'_>,
-) -> QueryResult<bool> {
-    let email = recipient_address(message)?;
-    let event = recipient_event(
-        message,
-        &email,
-        EventKind::OptIn,
-        level,
-        source,
-        None,
-        origin,
-    );
-    opt_outs::lift(conn, &event)
-}
-
-/// The recipient accepted an opt-in request: lifts every opt-out that blocks the request's
-/// sender (its user, client and group levels) in one transaction, each with an event naming
-/// the request. Returns the levels lifted (none: a second click, harmless).
-pub fn opt_in_by_request(
-    conn: &mut DbConnection,
-    request: &LinkedMessage,
-    origin: &RequestOrigin<'_>,
-) -> QueryResult<Vec<Level>> {
-    let email = recipient_address(request)?;
-    write_transaction(conn, |conn| {
-        let applying = opt_outs::applying_to(conn, &request.to_email, &request.sender)?;
-        let mut lifted = Vec::new();
-        for explained in applying {
-            let level = explained.opt_out.scope.level();
-            let event = recipient_event(
-                request,
-                &email,
-                EventKind::OptIn,
-                level,
-                Source::OptInRequest,
-                None,
-                origin,
-            );
-            if opt_outs::lift(conn, &event)? {
-                lifted.push(level);
-            }
-        }
-        Ok(lifted)
-    })
+) -> QueryResult<Option<OptOutId>> {
+    let scope = message.sender.scope_at(level);
+    let recipients_own: Vec<&str> = Source::ALL
+        .into_iter()
+        .filter(|s| s.is_recipients_own())
+        .map(Source::as_str)
+        .collect();
+    opt_outs_table::table
+        .filter(opt_outs_table::email.eq(&message.to_email))
+        .filter(opt_outs_table::group_id.eq(message.sender.group_id.0))
+        .filter(opt_outs_table::level.eq(level.as_str()))
+        .filter(opt_outs_table::scope_id.eq(scope.scope_id()))
+        .filter(opt_outs_table::message_id.eq(message.id.0))
+        .filter(opt_outs_table::source.eq_any(recipients_own))
+        .select(opt_outs_table::id)
+        .first::<i64>(conn)
+        .optional()
+        .map(|id| id.map(OptOutId))
 }

@@ -27,6 +27,13 @@ impl Source {
         Self::ALL.into_iter().find(|s| s.as_str() == stored)
     }
 
+    /// Opt-outs the recipient made through a link of ours: the only ones a recipient's link
+    /// may lift without the page having listed them to a person who confirmed (their own
+    /// "resume"). Staff, imports and support are not the recipient.
+    pub fn is_recipients_own(self) -> bool {
+        matches!(self, Source::PreferenceCenter | Source::OneClick)
+    }
+
     /// How the source reads on a page.
     pub fn label(self) -> &'static str {
         match self {
@@ -93,6 +100,25 @@ impl EventKind {
     }
 }
 
+/// What a recipient's page, answer or email said when they acted on it, kept with the event
+/// as evidence (consent is what the person saw): one line per opt-out named, as shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shown {
+    pub shown: Vec<String>,
+}
+
+impl Shown {
+    /// The stored form (JSON in `consent_events.evidence`).
+    pub fn to_evidence(lines: Vec<String>) -> String {
+        serde_json::to_string(&Shown { shown: lines }).expect("a list of strings serialises")
+    }
+
+    /// Reads stored evidence back; `None` for evidence of another kind.
+    pub fn from_evidence(stored: &str) -> Option<Self> {
+        serde_json::from_str(stored).ok()
+    }
+}
+
 /// Who acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActorKind {
@@ -130,5 +156,15 @@ mod tests {
             assert_eq!(EventKind::from_stored(kind.as_str()), Some(kind));
         }
         assert_eq!(Source::from_stored("carrier pigeon"), None);
+    }
+
+    #[test]
+    fn what_was_shown_round_trips() {
+        let stored = Shown::to_evidence(vec!["emails from Nina Patel".into()]);
+        assert_eq!(
+            Shown::from_evidence(&stored).unwrap().shown,
+            ["emails from Nina Patel"]
+        );
+        assert_eq!(Shown::from_evidence(r#"{"given_by":"x"}"#), None);
     }
 }

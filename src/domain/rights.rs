@@ -142,9 +142,18 @@ pub fn may_edit_preference_settings(
     }
 }
 
-/// Sending an opt-in request: anyone who sends (as that sender).
-pub fn may_request_opt_in(person: &Person) -> bool {
-    person.as_sender().is_some()
+/// Sending an opt-in request for a contact of `owner`: the owner, or an admin whose client or
+/// group holds the contact (the request says who asks). Support looks but does not ask.
+pub fn may_request_opt_in(person: &Person, owner: &Sender) -> Access {
+    if !can_see_contact_of(person, owner) {
+        return Access::NotFound;
+    }
+    match person.role {
+        Role::Support => Access::Forbidden(
+            "Support staff cannot send opt-in requests; the contact's owner or an admin can.",
+        ),
+        Role::User | Role::ClientAdmin | Role::GroupAdmin => Access::Allowed,
+    }
 }
 
 /// Lifting an opt-out from the back end, on written consent: support only.
@@ -347,16 +356,30 @@ mod tests {
     }
 
     #[test]
-    fn send_an_opt_in_request_as_sender() {
-        assert!(may_request_opt_in(&user()));
-        assert!(may_request_opt_in(&client_admin()));
-        assert!(
-            !may_request_opt_in(&group_admin()),
-            "a group admin without a client does not send"
+    fn opt_in_requests_by_the_owner_or_an_admin_over_them() {
+        assert_eq!(may_request_opt_in(&user(), &own()), Access::Allowed);
+        assert_eq!(may_request_opt_in(&user(), &colleague()), Access::NotFound);
+        assert_eq!(
+            may_request_opt_in(&client_admin(), &colleague()),
+            Access::Allowed
         );
-        let sending_group_admin = person(Role::GroupAdmin, 301, Some(GROUP), Some(EVENTS));
-        assert!(may_request_opt_in(&sending_group_admin));
-        assert!(!may_request_opt_in(&support()));
+        assert_eq!(
+            may_request_opt_in(&client_admin(), &other_client()),
+            Access::NotFound
+        );
+        assert_eq!(
+            may_request_opt_in(&group_admin(), &other_client()),
+            Access::Allowed,
+            "a group admin asks for any contact of the group, sending or not"
+        );
+        assert_eq!(
+            may_request_opt_in(&group_admin(), &other_group()),
+            Access::NotFound
+        );
+        assert!(matches!(
+            may_request_opt_in(&support(), &own()),
+            Access::Forbidden(_)
+        ));
     }
 
     #[test]

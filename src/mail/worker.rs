@@ -20,9 +20,13 @@ use tokio::sync::watch;
 use super::campaign_email::{self, CampaignEmail};
 use super::{Mailer, SendFailure};
 use crate::config::Config;
-use crate::db::messages::{self, Delivery};
+use crate::db::accounts::{self, StaffAccount};
+use crate::db::messages::{self, ConfirmationPayload, Delivery};
+use crate::db::opt_in_requests::RequestPayload;
+use crate::db::sender_profile::{self, SenderProfile};
+use crate::db::sender_profile_cache::SenderProfileCache;
 use crate::db::{DbConnection, DbPool, now, opt_outs};
-use crate::domain::MessageId;
+use crate::domain::{Level, MessageId, OptOutId, UserId};
 
 pub struct DeliveryWorker {
     pool: DbPool,
@@ -31,6 +35,8 @@ pub struct DeliveryWorker {
     dkim: Option<lettre::message::dkim::DkimConfig>,
     /// Unique per worker: claims are made and checked under this name.
     name: String,
+    /// Senders' names and settings, read once per few seconds rather than per email.
+    profiles: Arc<SenderProfileCache>,
 }
 
 /// Stops a running worker; dropping it stops the worker too.
@@ -62,6 +68,7 @@ impl DeliveryWorker {
             mailer,
             dkim,
             name,
+            profiles: Arc::new(SenderProfileCache::new()),
         })
     }
 
@@ -148,7 +155,8 @@ impl DeliveryWorker {
             tracing::info!(message = %id, %level, "not sent: opted out after queueing");
             return Ok(());
         }
-        let email = self.build(&delivery)?;
+        let (profile, asker) = self.names_for(&delivery).await?;
+        let email = self.build(&delivery, &profile, asker.as_ref())?;
         let domain = recipient_domain(&delivery.to_email).to_owned();
         let outcome = self.mailer.send(email).await;
         let name = self.name.clone();
@@ -188,10 +196,45 @@ impl DeliveryWorker {
         Ok(levels.first().copied())
     }
 
-    fn build(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+    /// The sender's profile (names as recipients see them, settings), remembered for a few
+    /// seconds like the recipient pages do (a campaign's emails share one sender); and for an
+    /// opt-in request asked by someone else than the sender, who asked.
+    async fn names_for(
+        &self,
+        delivery: &Delivery,
+    ) -> anyhow::Result<(Arc<SenderProfile>, Option<StaffAccount>)> {
+        let sender = delivery.sender;
+        let profiles = Arc::clone(&self.profiles);
+        let asked_by = (delivery.kind == messages::KIND_OPT_IN_REQUEST)
+            .then(|| RequestPayload::parse(delivery.payload.as_deref()))
+            .flatten()
+            .map(|p| UserId(p.asked_by))
+            .filter(|asker| *asker != sender.user_id);
+        let (profile, asker) = self
+            .db(move |conn| {
+                let profile =
+                    profiles.get_or_load(sender, || sender_profile::load(conn, sender))?;
+                let asker = match asked_by {
+                    Some(id) => accounts::find_account(conn, id)?,
+                    None => None,
+                };
+                Ok((profile, asker))
+            })
+            .await?;
+        let profile = profile
+            .ok_or_else(|| anyhow::anyhow!("message {}: its sender is gone", delivery.id))?;
+        Ok((profile, asker))
+    }
+
+    fn build(
+        &self,
+        delivery: &Delivery,
+        profile: &SenderProfile,
+        asker: Option<&StaffAccount>,
+    ) -> anyhow::Result<lettre::Message> {
         let mut message = match delivery.kind.as_str() {
-            messages::KIND_OPT_OUT_CONFIRMATION => self.build_confirmation(delivery)?,
-            messages::KIND_OPT_IN_REQUEST => self.build_opt_in_request(delivery)?,
+            messages::KIND_OPT_OUT_CONFIRMATION => self.build_confirmation(delivery, profile)?,
+            messages::KIND_OPT_IN_REQUEST => self.build_opt_in_request(delivery, profile, asker)?,
             _ => self.build_campaign(delivery)?,
         };
         if let Some(dkim) = &self.dkim {
@@ -220,25 +263,24 @@ impl DeliveryWorker {
             .to_owned()
     }
 
-    fn build_confirmation(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
-        #[derive(serde::Deserialize)]
-        struct Payload {
-            about_message: i64,
-            level: String,
-        }
-        let payload: Payload =
+    fn build_confirmation(
+        &self,
+        delivery: &Delivery,
+        profile: &SenderProfile,
+    ) -> anyhow::Result<lettre::Message> {
+        let payload: ConfirmationPayload =
             serde_json::from_str(delivery.payload.as_deref().unwrap_or_default())?;
         let level: crate::domain::Level = payload.level.parse()?;
-        let token = self
-            .config
-            .signing_keys
-            .opt_in_token(MessageId(payload.about_message), level);
-        let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));
-        let names = crate::domain::wording::SenderNames {
-            user: &delivery.sender_name,
-            client: &delivery.client_name,
-            group: &delivery.group_name,
+        let about = MessageId(payload.about_message);
+        let keys = &self.config.signing_keys;
+        // The link lifts exactly the opt-out this email confirms (rows queued before the
+        // payload named it: the one made from that email at that level).
+        let token = match payload.opt_out {
+            Some(opt_out) => keys.opt_in_token(about, OptOutId(opt_out)),
+            None => keys.legacy_opt_in_token(about, level),
         };
+        let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));
+        let names = profile.recipient_names();
         let what = crate::domain::wording::what_stops(level, &names);
         super::confirmation_email::build(&super::confirmation_email::ConfirmationEmail {
             from_name: names.at(level),
@@ -250,13 +292,34 @@ impl DeliveryWorker {
         })
     }
 
-    fn build_opt_in_request(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+    fn build_opt_in_request(
+        &self,
+        delivery: &Delivery,
+        profile: &SenderProfile,
+        asker: Option<&StaffAccount>,
+    ) -> anyhow::Result<lettre::Message> {
         let token = self.config.signing_keys.opt_in_request_token(delivery.id);
         let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));
+        let names = profile.recipient_names();
+        // What the request names, as queued (the evidence holds the same lines); a request
+        // queued before requests named their opt-outs says what blocks the sender in general.
+        let opt_outs = RequestPayload::parse(delivery.payload.as_deref())
+            .map(|p| p.shown)
+            .unwrap_or_else(|| vec![crate::domain::wording::what_stops(Level::User, &names)]);
+        let (from_name, from_address) = match asker {
+            Some(asker) => (asker.user.display_name.as_str(), asker.user.email.as_str()),
+            None => (
+                delivery.sender_name.as_str(),
+                delivery.sender_email.as_str(),
+            ),
+        };
         super::opt_in_request_email::build(&super::opt_in_request_email::OptInRequestEmail {
             sender: &delivery.sender_name,
-            sender_address: &delivery.sender_email,
-            organisation: &delivery.group_name,
+            asked_by: asker.map(|a| a.user.display_name.as_str()),
+            from_name,
+            from_address,
+            organisation: names.group,
+            opt_outs: &opt_outs,
             to: &delivery.to_email,
             opt_in_url: &opt_in_url,
             message_id: self.message_id(delivery),

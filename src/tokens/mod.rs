@@ -9,7 +9,8 @@ mod links;
 
 pub use keys::SigningKeys;
 pub use links::{
-    OPT_IN_LINK_LIFETIME, OptInClaims, OptInScope, UNSUBSCRIBE_LINK_LIFETIME, UnsubscribeClaims,
+    LISTED_LIFT_LIFETIME, LiftAct, LiftClaims, OPT_IN_LINK_LIFETIME, OptInClaims, OptInScope,
+    UNDO_WINDOW, UNSUBSCRIBE_LINK_LIFETIME, UnsubscribeClaims,
 };
 
 use jsonwebtoken::errors::ErrorKind;
@@ -28,6 +29,8 @@ pub enum Purpose {
     Unsub,
     /// An opt-back-in link (confirmation email or opt-in request).
     Optin,
+    /// The opt-outs a recipient's page offered to lift, posted back with its form.
+    Lift,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

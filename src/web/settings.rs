@@ -139,18 +139,36 @@ fn page(
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> SettingsPage {
-    let organisation = values
-        .display_name
-        .clone()
-        .unwrap_or_else(|| target.group_name.clone());
-    let sample_client = target
-        .client
-        .as_ref()
-        .map_or("Newsletters", |c| c.name.as_str());
+    // The preview names each level as recipients will read it: the name shown for this row
+    // stands for its own level only (a client's never for the group).
+    let (client_name, group_name) = match &target.client {
+        Some(client) => (
+            values
+                .display_name
+                .clone()
+                .unwrap_or_else(|| client.name.clone()),
+            target.group_name.clone(),
+        ),
+        None => (
+            "Newsletters".to_owned(),
+            values
+                .display_name
+                .clone()
+                .unwrap_or_else(|| target.group_name.clone()),
+        ),
+    };
+    let group_clients: Vec<String> = target.clients.iter().map(|c| c.name.clone()).collect();
     let names = SenderNames {
         user: &signed_in.account.user.display_name,
-        client: sample_client,
-        group: &organisation,
+        client: &client_name,
+        group: &group_name,
+        group_clients: &group_clients,
+        group_client_count: group_clients.len(),
+    };
+    let organisation = if target.client.is_some() {
+        client_name.clone()
+    } else {
+        group_name.clone()
     };
     let levels = [Level::User, Level::Client, Level::Group]
         .into_iter()

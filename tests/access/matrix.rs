@@ -20,7 +20,7 @@ on_both_backends!(
 
 /// Routes that need no session, each with the reason; the route guard checks that every route
 /// in src/web is either here or in the matrix.
-pub const PUBLIC_ROUTES: [(&str, &str, &str); 12] = [
+pub const PUBLIC_ROUTES: [(&str, &str, &str); 13] = [
     ("GET", "/healthz", "operators' probe"),
     ("GET", "/static/{path}", "the stylesheet and script"),
     ("GET", "/login", "the sign-in page"),
@@ -44,6 +44,11 @@ pub const PUBLIC_ROUTES: [(&str, &str, &str); 12] = [
         "POST",
         "/u/{token}/undo",
         "recipients: undo, by signed link",
+    ),
+    (
+        "POST",
+        "/u/{token}/resume",
+        "recipients: resume their own opt-out, by signed link",
     ),
     (
         "GET",
@@ -216,15 +221,7 @@ fn contact_cases(world: &World) -> Vec<Case> {
                 format!("{owner:?}'s opted-out contact"),
                 &[],
             )
-            .expect(move |actor| {
-                if !rules::sees_contacts_of(actor, owner) {
-                    Expect::NotFound
-                } else if rules::owns(actor, owner) {
-                    Expect::Ok(303)
-                } else {
-                    Expect::Forbidden
-                }
-            }),
+            .expect(move |actor| rules::opt_in_request(actor, owner)),
         );
     }
     cases

@@ -66,6 +66,28 @@ pub fn owns(actor: Actor, owner: Owner) -> bool {
     actor == Actor::User && owner == Owner::Nina
 }
 
+/// "send an opt-in request": the owner, or an admin who sees the contact; support never.
+/// Actors are tried in `ACTORS` order on one world: the first one allowed sends it (303), and
+/// every later one meets the limit of one request per contact and sender in 30 days (429,
+/// nothing changed) — as does everyone for Omar's, Eva's and Ursula's contacts, which the
+/// world asked already (`World::build`, for the delivery log).
+pub fn opt_in_request(actor: Actor, owner: Owner) -> Expect {
+    let allowed = |a: Actor| sees_contacts_of(a, owner) && a != Actor::Support;
+    if !sees_contacts_of(actor, owner) {
+        return Expect::NotFound;
+    }
+    if !allowed(actor) {
+        return Expect::Forbidden;
+    }
+    let asked_already = owner != Owner::Nina;
+    let first = crate::world::ACTORS.into_iter().find(|a| allowed(*a));
+    if first == Some(actor) && !asked_already {
+        Expect::Ok(303)
+    } else {
+        Expect::OkUnchanged(429)
+    }
+}
+
 /// "manual opt-out": user level — a user their own contacts, a client admin any user in the
 /// client, a group admin any user in the group; client level — a client admin their client, a
 /// group admin any client in the group; group level — a group admin their group; support

@@ -177,8 +177,14 @@ impl World {
         for owner in [Owner::Omar, Owner::Eva, Owner::Ursula] {
             let mine = owned.iter().find(|(o, _)| *o == owner).unwrap().1;
             let email = EmailAddress::parse(&suppressed_address(owner)).unwrap();
-            opt_in_requests::request(&mut conn, &mine.sender, mine.suppressed_contact, &email)
-                .unwrap();
+            opt_in_requests::request(
+                &mut conn,
+                mine.sender.user_id,
+                &mine.sender,
+                mine.suppressed_contact,
+                &email,
+            )
+            .unwrap();
         }
         drop(conn);
         let mut world = World {

@@ -496,26 +496,28 @@ async fn lifted_opt_outs_are_listed_from_the_event_log() {
             .unwrap()
             .unwrap();
         let email = optouts::domain::EmailAddress::parse("siobhan.obrien@example.ie").unwrap();
-        let lifted = optouts::db::opt_outs::lift(
+        let group_level: Vec<optouts::domain::OptOutId> =
+            optouts::db::opt_outs::everywhere(&mut app.conn(), email.as_str())
+                .unwrap()
+                .iter()
+                .filter(|o| o.opt_out.scope == optouts::domain::Scope::Group(group.id))
+                .map(|o| o.opt_out.id)
+                .collect();
+        let support = optouts::db::accounts::find_user_by_email(
             &mut app.conn(),
-            &optouts::db::consent_events::NewConsentEvent {
-                group_id: group.id,
-                email: &email,
-                kind: optouts::domain::EventKind::OptIn,
-                scope: Some(optouts::domain::Scope::Group(group.id)),
-                source: optouts::domain::Source::Support,
-                actor_kind: optouts::domain::ActorKind::Support,
-                actor_user_id: None,
-                campaign_id: None,
-                message_id: None,
-                reason: None,
-                ip_address: None,
-                user_agent: None,
-                evidence: Some("{\"written_consent\":{\"reference\":\"T-1\"}}"),
-            },
+            &optouts::domain::EmailAddress::parse("sasha.support@optouts.example").unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        let lifted = optouts::db::opt_outs::lift_on_written_consent(
+            &mut app.conn(),
+            &email,
+            &group_level,
+            support.id,
+            "{\"written_consent\":{\"reference\":\"T-1\"}}",
         )
         .unwrap();
-        assert!(lifted);
+        assert_eq!(lifted, 1);
         let grace = signed_in(&app, GRACE).await;
         let active = all_rows(&app, &grace, "/admin/activity/opt-outs").await;
         assert!(!active.iter().any(|(a, _)| a == "siobhan.obrien@example.ie"));

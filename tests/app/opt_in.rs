@@ -2,7 +2,7 @@
 //! support back end with written consent.
 
 use crate::campaigns::app_sending_to;
-use crate::helpers::{Backend, TestApp, csrf_token_in, location, signed_in, texts};
+use crate::helpers::{Backend, TestApp, csrf_token_in, input_value, location, signed_in, texts};
 use crate::on_both_backends;
 use crate::smtp::SmtpServer;
 use diesel::prelude::*;
@@ -12,6 +12,13 @@ const NINA: &str = "nina.patel@acme.example";
 const SASHA: &str = "sasha.support@optouts.example";
 /// Zoë: demo client-level opt-out at Newsletters. We add a group- and a user-level one.
 const ZOE: &str = "zoe@xn--mller-kva.example";
+
+/// What a request about Nina's mail to Zoë lifts, worded for Zoë, broadest first.
+const WHAT_A_REQUEST_LIFTS: [&str; 3] = [
+    "any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax",
+    "any emails from Newsletters",
+    "emails from Nina Patel",
+];
 
 on_both_backends!(
     an_opt_in_request_lifts_exactly_what_it_shows,
@@ -132,6 +139,10 @@ async fn an_opt_in_request_lifts_exactly_what_it_shows(backend: Backend) {
     );
     assert!(!request.headers.contains_key("list-unsubscribe"));
     let text = request.text.as_deref().unwrap();
+    // It names every opt-out a confirmation lifts, each in its real scope.
+    for line in WHAT_A_REQUEST_LIFTS {
+        assert!(text.contains(&format!("- {line}")), "{line} in {text}");
+    }
     let link = text
         .lines()
         .find(|l| l.contains("/opt-in/"))
@@ -143,17 +154,25 @@ async fn an_opt_in_request_lifts_exactly_what_it_shows(backend: Backend) {
     // The page says exactly what will be lifted: Nina's user, client and group levels.
     let before = active_levels(&app, ZOE);
     let html = app.get(&path).await.text().await.unwrap();
-    assert_eq!(
-        texts(&html, ".opt-in-effects li"),
-        [
-            "You will again receive emails from every sender at Acme Holdings.",
-            "You will again receive emails from every sender at Newsletters.",
-            "You will again receive emails from Nina Patel.",
-        ]
-    );
+    let shown: Vec<String> = WHAT_A_REQUEST_LIFTS
+        .iter()
+        .map(|line| format!("You will again receive {line}."))
+        .collect();
+    assert_eq!(texts(&html, ".opt-in-effects li"), shown);
+    assert_eq!(texts(&html, ".pc-sender"), ["Nina Patel asked."]);
     assert_eq!(active_levels(&app, ZOE), before, "GET changed nothing");
-    let html = app.post_form(&path, &[]).await.text().await.unwrap();
-    assert_eq!(texts(&html, ".pc-done").len(), 3);
+    // The POST lifts the list the page signed, and nothing without it.
+    let lift = input_value(&html, r#"input[name="lift"]"#).expect("the page's list");
+    let unsigned = app.post_form(&path, &[]).await;
+    assert_eq!(unsigned.status(), 400);
+    assert_eq!(active_levels(&app, ZOE), before, "no list, no lift");
+    let html = app
+        .post_form(&path, &[("lift", &lift)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(texts(&html, ".pc-done"), shown);
     // Exactly those: Omar's own user-level opt-out stays.
     assert_eq!(active_levels(&app, ZOE), ["user"]);
     let remaining: i64 = opt_outs::table
@@ -164,7 +183,23 @@ async fn an_opt_in_request_lifts_exactly_what_it_shows(backend: Backend) {
         .get_result(&mut *app.conn())
         .unwrap();
     assert_eq!(remaining, 1);
-    let again = app.post_form(&path, &[]).await.text().await.unwrap();
+    // The evidence keeps what the page said.
+    let evidence: Vec<Option<String>> = consent_events::table
+        .filter(consent_events::kind.eq("opt_in"))
+        .select(consent_events::evidence)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(evidence.len(), 3);
+    for stored in evidence {
+        let stored: serde_json::Value = serde_json::from_str(&stored.unwrap()).unwrap();
+        assert_eq!(stored["shown"], serde_json::json!(shown));
+    }
+    let again = app
+        .post_form(&path, &[("lift", &lift)])
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(
         texts(&again, "h1"),
         ["Nothing to change"],
@@ -255,7 +290,8 @@ async fn opt_in_requests_are_limited_and_expire(backend: Backend) {
         optouts::tokens::Purpose::Optin,
         &optouts::tokens::OptInClaims {
             mid: request,
-            lvl: "all".into(),
+            lvl: Some("all".into()),
+            oid: None,
         },
         std::time::Duration::ZERO,
     );

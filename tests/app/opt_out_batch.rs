@@ -39,12 +39,16 @@ async fn a_batch_stores_and_answers_what_one_by_one_does(backend: Backend) {
         return;
     };
     let (batch_answers, statements) = record(&batched, |conn, items| {
-        opt_out_batch::record_all(conn, items).unwrap()
+        opt_out_batch::record_all(conn, items)
+            .unwrap()
+            .iter()
+            .map(Option::is_some)
+            .collect()
     });
     let (single_answers, _) = record(&one_by_one, |conn, items| {
         items
             .iter()
-            .map(|item| item.record(conn).unwrap())
+            .map(|item| item.record(conn).unwrap().is_some())
             .collect()
     });
 
@@ -75,6 +79,7 @@ fn record(
         one_click(&mut conn, ids[1], Level::User, true)
             .record(&mut conn)
             .unwrap()
+            .is_some()
     );
 
     let items: Vec<LinkOptOut> = ITEMS
@@ -108,6 +113,7 @@ fn one_click(conn: &mut DbConnection, email: MessageId, level: Level, confirm: b
         reason: confirm.then(|| "too many emails".to_owned()),
         ip_address: Some("192.0.2.7".into()),
         user_agent: Some("Mail/1.0".into()),
+        shown: Some(format!("{{\"shown\":[\"{level} level\"]}}")),
         confirm,
     }
 }

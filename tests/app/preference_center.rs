@@ -4,7 +4,7 @@
 
 use crate::campaigns::{add_matching, app_sending_to, create_campaign, send};
 use crate::helpers::{
-    Backend, TestApp, csrf_token_in, one_click, signed_in, spawn_app_with, texts,
+    Backend, TestApp, csrf_token_in, input_value, one_click, signed_in, spawn_app_with, texts,
 };
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpServer};
@@ -138,7 +138,7 @@ async fn opting_out_at_each_level_cascades_and_the_confirmation_opts_back_in(bac
         texts(&html, ".pc-choices label"),
         [
             "Only emails from Nina Patel",
-            "All emails from Acme Holdings"
+            "Any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax"
         ]
     );
     assert!(
@@ -199,7 +199,9 @@ async fn opting_out_at_each_level_cascades_and_the_confirmation_opts_back_in(bac
         .unwrap();
     assert_eq!(
         texts(&html, ".pc-done"),
-        ["You will no longer receive all emails from Acme Holdings."]
+        [
+            "You will no longer receive any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax."
+        ]
     );
     for who in [
         NINA,
@@ -208,15 +210,21 @@ async fn opting_out_at_each_level_cascades_and_the_confirmation_opts_back_in(bac
     ] {
         assert_eq!(pat_badge_for(&app, who).await, "Opted out · Group", "{who}");
     }
+    let undo = input_value(&html, r#"input[name="undo"]"#).expect("an undo button");
     // The page now says so, and offers nothing broader.
-    let html = app.get(&path).await.text().await.unwrap();
-    assert!(texts(&html, "#pc-already")[0].contains("all emails from Acme Holdings (group level)"));
-    assert!(texts(&html, ".pc-choices label").is_empty());
+    let page = app.get(&path).await.text().await.unwrap();
+    assert_eq!(
+        texts(&page, ".pc-stopped-item > p:first-child"),
+        [
+            "You do not receive any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax."
+        ]
+    );
+    assert!(texts(&page, ".pc-choices label").is_empty());
 
-    // "I changed my mind" lifts exactly the group-level opt-out.
+    // "I changed my mind" lifts exactly the group-level opt-out it names.
     let token = path.trim_start_matches("/u/");
     let html = app
-        .post_form(&format!("/u/{token}/undo"), &[("level", "group")])
+        .post_form(&format!("/u/{token}/undo"), &[("undo", &undo)])
         .await
         .text()
         .await
@@ -301,9 +309,11 @@ async fn one_click_works_with_both_encodings_and_repeats_are_harmless(backend: B
         "a repeat changes nothing and queues nothing"
     );
 
-    // Multipart works on its own too: lift, then one-click by multipart alone.
+    // Multipart works on its own too: resume on the page, then one-click by multipart alone.
     let token = path.trim_start_matches("/u/");
-    app.post_form(&format!("/u/{token}/undo"), &[("level", "user")])
+    let page = app.get(&path).await.text().await.unwrap();
+    let resume = input_value(&page, r#"input[name="lift"]"#).expect("a resume button");
+    app.post_form(&format!("/u/{token}/resume"), &[("lift", &resume)])
         .await;
     assert_eq!(pat_badge_for(&app, NINA).await, "");
     let form = reqwest::multipart::Form::new().text("List-Unsubscribe", "One-Click");
@@ -340,7 +350,7 @@ async fn get_and_head_change_nothing(backend: Backend) {
                 .unwrap();
             optouts::domain::MessageId(id)
         },
-        optouts::domain::Level::User,
+        optouts::domain::OptOutId(1),
     );
     let before = counts(&app);
     for _ in 0..3 {
@@ -397,7 +407,7 @@ async fn bad_links_get_a_friendly_page_and_change_nothing(backend: Backend) {
         (
             format!(
                 "/u/{}",
-                keys.opt_in_token(message, optouts::domain::Level::User)
+                keys.opt_in_token(message, optouts::domain::OptOutId(1))
             ),
             400,
         ),
@@ -414,7 +424,7 @@ async fn bad_links_get_a_friendly_page_and_change_nothing(backend: Backend) {
                 "/opt-in/{}",
                 keys.opt_in_token(
                     optouts::domain::MessageId(987_654),
-                    optouts::domain::Level::User
+                    optouts::domain::OptOutId(1)
                 )
             ),
             404,
@@ -472,7 +482,7 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
         texts(&settings, ".preview-choices li"),
         [
             "Only emails from Grace Hopper",
-            "All emails from Acme Holdings"
+            "Any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax"
         ]
     );
 
@@ -533,8 +543,8 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
         texts(&html, ".pc-choices label"),
         [
             "Only emails from Nina Patel",
-            "All emails from Newsletters",
-            "All emails from Acme Group"
+            "Any emails from Newsletters",
+            "Any emails from Acme Group, including all its clients: Events, Newsletters and Tax"
         ]
     );
     assert_eq!(texts(&html, ".recipient-brand"), ["Acme Group"]);
@@ -550,15 +560,20 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
     );
 
     // The reason is kept with the evidence.
-    app.post_form(
-        &path,
-        &[
-            ("level", "client"),
-            ("reason", "too_many"),
-            ("reason_text", "weekly is plenty"),
-        ],
-    )
-    .await;
+    let done = app
+        .post_form(
+            &path,
+            &[
+                ("level", "client"),
+                ("reason", "too_many"),
+                ("reason_text", "weekly is plenty"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let undo = input_value(&done, r#"input[name="undo"]"#).unwrap();
     let reason: Option<String> = opt_outs::table
         .filter(opt_outs::email.eq(PAT))
         .select(opt_outs::reason)
@@ -569,7 +584,7 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
         Some("I get too many emails: weekly is plenty")
     );
     let token_path = path.trim_start_matches("/u/");
-    app.post_form(&format!("/u/{token_path}/undo"), &[("level", "client")])
+    app.post_form(&format!("/u/{token_path}/undo"), &[("undo", &undo)])
         .await;
 
     // A client override for Newsletters by its client admin: client level only, one-click at
@@ -607,7 +622,7 @@ async fn settings_change_what_the_page_offers(backend: Backend) {
     let html = app.get(&path).await.text().await.unwrap();
     assert_eq!(
         texts(&html, ".pc-choices label"),
-        ["All emails from Newsletters"]
+        ["Any emails from Newsletters"]
     );
     let before = counts(&app);
     one_click(&reqwest::Client::new(), &app.url(&path)).await;
@@ -663,7 +678,7 @@ async fn a_one_click_follows_settings_saved_by_another_server(backend: Backend) 
         texts(&html, ".pc-choices label"),
         [
             "Only emails from Nina Patel",
-            "All emails from Acme Holdings"
+            "Any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax"
         ],
         "the defaults, now remembered"
     );
@@ -704,7 +719,7 @@ async fn the_page_names_only_the_opt_outs_that_block_its_sender(backend: Backend
         return;
     };
     let (_, path) = email_to_pat(&app, &smtp).await;
-    let already = |html: &str| texts(html, "#pc-already");
+    let already = |html: &str| texts(html, ".pc-how");
 
     // Omar (Nina's colleague) at user level, and the Events client at client level.
     opt_pat_out(
@@ -726,15 +741,16 @@ async fn the_page_names_only_the_opt_outs_that_block_its_sender(backend: Backend
     let html = app.get(&path).await.text().await.unwrap();
     assert_eq!(already(&html).len(), 1);
     assert!(
-        already(&html)[0].contains("(user level)"),
+        already(&html)[0].starts_with("User level"),
         "{:?}",
         already(&html)
     );
     opt_pat_out(&app, |nina| Scope::Client(nina.client_id.unwrap()), NINA);
     let html = app.get(&path).await.text().await.unwrap();
+    assert_eq!(already(&html).len(), 2, "{:?}", already(&html));
     assert!(
-        already(&html)[0].contains("(client level)"),
-        "{:?}",
+        already(&html)[0].starts_with("Client level"),
+        "broadest first: {:?}",
         already(&html)
     );
 }

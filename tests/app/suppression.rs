@@ -175,21 +175,50 @@ async fn lifting_removes_exactly_one_opt_out_and_keeps_the_evidence(backend: Bac
         );
     }
     let user_scope = sender.scope_at(Level::User);
-    let lift = event(sender.group_id, &email, user_scope, EventKind::OptIn);
-    assert!(opt_outs::lift(&mut conn, &lift).unwrap());
+    let user_level = opt_outs::applying_to(&mut conn, email.as_str(), &sender)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.opt_out.scope == user_scope)
+        .unwrap()
+        .opt_out
+        .id;
+    let lift =
+        |_: &opt_outs::ActiveOptOut| event(sender.group_id, &email, user_scope, EventKind::OptIn);
     assert!(
-        !opt_outs::lift(&mut conn, &lift).unwrap(),
+        opt_outs::lift_exact(&mut conn, user_level, &email, lift)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        opt_outs::lift_exact(&mut conn, user_level, &email, lift)
+            .unwrap()
+            .is_none(),
         "lifting again changes nothing"
     );
+    // A new opt-out of the same scope is another row: the old id does not lift it.
+    assert!(
+        opt_outs::record(
+            &mut conn,
+            &event(sender.group_id, &email, user_scope, EventKind::OptOut)
+        )
+        .unwrap()
+    );
+    assert!(
+        opt_outs::lift_exact(&mut conn, user_level, &email, lift)
+            .unwrap()
+            .is_none(),
+        "an id names one row, not its scope"
+    );
     let remaining = opt_outs::applying_to(&mut conn, email.as_str(), &sender).unwrap();
-    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining.len(), 2);
     assert_eq!(remaining[0].opt_out.scope, Scope::Group(sender.group_id));
+    assert_eq!(remaining[1].opt_out.scope, user_scope);
     let kinds: Vec<String> = consent_events::table
         .order(consent_events::id)
         .select(consent_events::kind)
         .load(&mut *conn)
         .unwrap();
-    assert_eq!(kinds, ["opt_out", "opt_out", "opt_in"]);
+    assert_eq!(kinds, ["opt_out", "opt_out", "opt_in", "opt_out"]);
 }
 
 async fn a_large_address_list_is_checked_in_one_query(backend: Backend) {

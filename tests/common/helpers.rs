@@ -376,6 +376,17 @@ pub fn csrf_token_in(html: &str) -> String {
         .to_owned()
 }
 
+/// The `value` of the first input matching a CSS selector (e.g. a signed hidden field).
+pub fn input_value(html: &str, css: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(css).unwrap();
+    document
+        .select(&selector)
+        .next()
+        .and_then(|input| input.value().attr("value"))
+        .map(str::to_owned)
+}
+
 /// Texts of the elements matching a CSS selector.
 pub fn texts(html: &str, css: &str) -> Vec<String> {
     let document = scraper::Html::parse_document(html);

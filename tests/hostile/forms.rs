@@ -4,7 +4,7 @@
 //! changed. Extra fields cannot widen what a valid request does.
 
 use crate::flows::{NINA, PAT, footprint, message_to, queued_messages};
-use crate::helpers::{Backend, TestApp, csrf_token_in, new_client, spawn_app, texts};
+use crate::helpers::{Backend, TestApp, csrf_token_in, input_value, new_client, spawn_app, texts};
 use crate::on_both_backends;
 use diesel::prelude::*;
 use optouts::db::schema::{consent_events, opt_outs};
@@ -243,6 +243,13 @@ async fn recipient_links_refuse_hostile_bodies(backend: Backend) {
         .post_form_with(&bare, &unsubscribe, &[("level", "group")])
         .await;
     assert_eq!(made.status(), 200);
+    let undo =
+        input_value(&made.text().await.unwrap(), r#"input[name="undo"]"#).expect("an undo button");
+    let made_id: i64 = opt_outs::table
+        .filter(opt_outs::email.eq(PAT))
+        .select(opt_outs::id)
+        .first(&mut *app.conn())
+        .unwrap();
     let before = footprint(&app);
 
     // The Preference Center's form and one-click (a body of at most 16 KiB).
@@ -314,13 +321,15 @@ async fn recipient_links_refuse_hostile_bodies(backend: Backend) {
         hostile("an unknown level", FORM, "level=everyone", 400),
         hostile("unknown fields only", FORM, "scope=group", 400),
         hostile("missing fields", FORM, "", 400),
+        hostile("a level instead of the signed id", FORM, "level=group", 400),
+        hostile("a forged id", FORM, "undo=eyJhbGciOiJIUzI1NiJ9.e30.x", 400),
     ]);
     send_all(&app, &bare, &format!("{unsubscribe}/undo"), cases).await;
 
     // Opting back in (the form holds no fields).
     let opt_in = format!(
         "/opt-in/{}",
-        keys.opt_in_token(pat, optouts::domain::Level::Group)
+        keys.opt_in_token(pat, optouts::domain::OptOutId(made_id))
     );
     let mut cases = common_cases(FORM_LIMIT);
     cases.retain(|c| !c.what.contains("multipart"));
@@ -335,7 +344,7 @@ async fn recipient_links_refuse_hostile_bodies(backend: Backend) {
     assert_eq!(footprint(&app), before, "no hostile body changed anything");
     // And the same endpoints still work for a real recipient.
     let undone = app
-        .post_form_with(&bare, &format!("{unsubscribe}/undo"), &[("level", "group")])
+        .post_form_with(&bare, &format!("{unsubscribe}/undo"), &[("undo", &undo)])
         .await;
     assert_eq!(undone.status(), 200);
     assert_eq!(footprint(&app).opt_outs, before.opt_outs - 1);

@@ -7,7 +7,6 @@
 use crate::flows::{GRACE, NINA, PAT, SASHA, message_to, queued_messages};
 use crate::helpers::{Backend, TestApp, new_client, signed_in, spawn_app_with};
 use crate::on_both_backends;
-use optouts::domain::Level;
 use reqwest::header::HeaderMap;
 
 on_both_backends!(
@@ -43,7 +42,10 @@ async fn visit_every_kind(app: &TestApp) -> Vec<Seen> {
     let pat = message_to(app, &sent, PAT);
     let keys = &app.config.signing_keys;
     let unsubscribe = format!("/u/{}", keys.unsubscribe_token(pat));
-    let opt_in = format!("/opt-in/{}", keys.opt_in_token(pat, Level::User));
+    let opt_in = format!(
+        "/opt-in/{}",
+        keys.opt_in_token(pat, optouts::domain::OptOutId(1))
+    );
     let gone = format!(
         "/u/{}",
         keys.unsubscribe_token(optouts::domain::MessageId(987_654))

@@ -79,9 +79,8 @@ async fn typed_markup_and_sql_come_back_as_text_everywhere(backend: Backend) {
     contact_named(&app, &nina).await;
     let email = campaign_email(&app, &nina, &smtp).await;
     let confirmation = preference_center_reason(&app, &smtp, &email).await;
-    // It names the group by its own name (not the display name typed in the settings), so
-    // no typed text reaches it; it is still checked for injected markup.
-    check_email(&confirmation, "confirmation email", "Acme Holdings");
+    // It names the group by the name for recipients typed in the group's settings.
+    check_email(&confirmation, "confirmation email", PAYLOAD);
     opt_out_note(&app, &nina).await;
     activity_and_csv(&app, &grace).await;
     csv_import(&app, &grace).await;

@@ -5,7 +5,7 @@
 use crate::flows::{footprint, queued_messages};
 use crate::helpers::{Backend, spawn_app};
 use crate::on_both_backends;
-use optouts::domain::{Level, MessageId};
+use optouts::domain::MessageId;
 use optouts::tokens::{Purpose, SigningKeys};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -71,7 +71,7 @@ fn apply(token: &str, mutation: &Mutation) -> String {
 fn signed_tokens(keys: &SigningKeys) -> [String; 3] {
     [
         keys.unsubscribe_token(MessageId(42)),
-        keys.opt_in_token(MessageId(42), Level::User),
+        keys.opt_in_token(MessageId(42), optouts::domain::OptOutId(42)),
         keys.opt_in_request_token(MessageId(42)),
     ]
 }

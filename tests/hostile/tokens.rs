@@ -11,7 +11,6 @@ use crate::on_both_backends;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use optouts::domain::Level;
 use optouts::tokens::SigningKeys;
 use serde_json::{Value, json};
 
@@ -328,7 +327,7 @@ async fn forged_unsubscribe_tokens_are_refused_and_change_nothing(backend: Backe
     let keys = &app.config.signing_keys;
     cases.push((
         "a real opt-in token".into(),
-        keys.opt_in_token(mine, Level::Group),
+        keys.opt_in_token(mine, optouts::domain::OptOutId(1)),
     ));
     cases.push((
         "a real opt-in request token".into(),

@@ -96,7 +96,7 @@ pub async fn detail(
         history_truncated,
         choices: view::level_choices(&contact, &view::offered_levels(&allowed, broadest)),
         opt_in: view::opt_in_offer(
-            person.as_sender() == Some(contact.owner),
+            rights::may_request_opt_in(&person, &contact.owner) == rights::Access::Allowed,
             broadest,
             last_request.as_ref(),
         ),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::view::{self, LevelChoice, OptInOffer};
 use crate::db::contacts::{self, Contact, ContactCursor};
 use crate::db::opt_outs;
+use crate::domain::rights::Access;
 use crate::domain::{ContactId, Level, Person, Role, rights};
 use crate::web::errors::AppError;
 use crate::web::keyset;
@@ -90,7 +91,6 @@ pub async fn render(
     let visible = rights::visible_contacts(&person);
     let is_later_page = after.is_some();
     let term = search.clone();
-    let sender = person.as_sender();
     let (mut page, suppressed, requests) = state
         .db(move |conn| -> diesel::QueryResult<_> {
             let page = contacts::page(
@@ -102,18 +102,7 @@ pub async fn render(
             )?;
             let ids: Vec<ContactId> = page.iter().map(|c| c.id).collect();
             let suppressed = opt_outs::broadest_for_contacts(conn, &ids)?;
-            // Opt-in requests the person sent to their own suppressed contacts on this page.
-            let requests = match sender {
-                Some(sender) => {
-                    let own: Vec<String> = page
-                        .iter()
-                        .filter(|c| c.owner == sender && suppressed.contains_key(&c.id))
-                        .map(|c| c.email.clone())
-                        .collect();
-                    crate::db::consent_events::last_opt_in_requests(conn, &sender, &own)?
-                }
-                None => Default::default(),
-            };
+            let requests = last_requests(conn, &page, &suppressed)?;
             Ok((page, suppressed, requests))
         })
         .await?;
@@ -121,7 +110,7 @@ pub async fn render(
     let rows = page
         .iter()
         .map(|contact| {
-            let last_request = requests.get(&contact.email);
+            let last_request = requests.get(&contact.id);
             row_view(
                 &person,
                 contact,
@@ -143,13 +132,37 @@ pub async fn render(
     })
 }
 
+/// When the last opt-in request went to each suppressed contact on the page, about its owner's
+/// mail: one query per owner on the page (a page holds a few owners at most).
+fn last_requests(
+    conn: &mut crate::db::DbConnection,
+    page: &[Contact],
+    suppressed: &std::collections::HashMap<ContactId, Level>,
+) -> diesel::QueryResult<std::collections::HashMap<ContactId, chrono::NaiveDateTime>> {
+    let mut by_owner: std::collections::HashMap<_, Vec<&Contact>> = Default::default();
+    for contact in page.iter().filter(|c| suppressed.contains_key(&c.id)) {
+        by_owner.entry(contact.owner).or_default().push(contact);
+    }
+    let mut last = std::collections::HashMap::new();
+    for (owner, contacts) in by_owner {
+        let emails: Vec<String> = contacts.iter().map(|c| c.email.clone()).collect();
+        let sent = crate::db::consent_events::last_opt_in_requests(conn, &owner, &emails)?;
+        for contact in contacts {
+            if let Some(at) = sent.get(&contact.email) {
+                last.insert(contact.id, *at);
+            }
+        }
+    }
+    Ok(last)
+}
+
 fn row_view(
     person: &Person,
     contact: &Contact,
     suppressed: Option<Level>,
     last_request: Option<&chrono::NaiveDateTime>,
 ) -> ContactRowView {
-    let is_owner = person.as_sender() == Some(contact.owner);
+    let may_request = rights::may_request_opt_in(person, &contact.owner) == Access::Allowed;
     let allowed = rights::manual_opt_out_levels(person, &contact.owner);
     let offered = view::offered_levels(&allowed, suppressed);
     ContactRowView {
@@ -159,7 +172,7 @@ fn row_view(
         owner: format!("{} · {}", contact.owner_name, contact.client_name),
         badge: suppressed.map(view::badge),
         choices: view::level_choices(contact, &offered),
-        opt_in: view::opt_in_offer(is_owner, suppressed, last_request),
+        opt_in: view::opt_in_offer(may_request, suppressed, last_request),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `POST /contacts/{id}/opt-in-request`: the menu's "Opt in". It does not opt the contact in:
-//! it emails them a request with a link, and only their confirmation lifts the opt-outs.
+//! it emails them a request naming every opt-out that stops the owner's mail to them, and only
+//! their confirmation of that list lifts them. The owner or an admin over them may ask.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, post, web};
@@ -7,6 +8,7 @@ use actix_web::{HttpResponse, post, web};
 use super::load_visible;
 use crate::db::opt_in_requests::{self, RequestOutcome};
 use crate::domain::EmailAddress;
+use crate::domain::rights::{self, Access};
 use crate::web::contacts::when;
 use crate::web::csrf::{NoFields, ProtectedForm};
 use crate::web::errors::AppError;
@@ -20,20 +22,18 @@ pub async fn send(
 ) -> Result<HttpResponse, AppError> {
     let person = submitted.signed_in.person();
     let contact = load_visible(&state, &person, path.into_inner()).await?;
-    // A request goes out as the sender; only the contact's owner sends to it.
-    let sender = person
-        .as_sender()
-        .filter(|s| *s == contact.owner)
-        .ok_or_else(|| {
-            AppError::Forbidden(format!(
-                "Only {}, whose contact this is, can ask it to opt back in.",
-                contact.owner_name
-            ))
-        })?;
+    match rights::may_request_opt_in(&person, &contact.owner) {
+        Access::Allowed => {}
+        Access::NotFound => return Err(AppError::NotFound),
+        Access::Forbidden(reason) => return Err(AppError::Forbidden(reason.to_owned())),
+    }
+    // The request is about the owner's mail, whoever asks: it names the opt-outs that block
+    // the owner, and says who asked.
+    let (owner, asked_by) = (contact.owner, person.id);
     let email = EmailAddress::parse(&contact.email).map_err(AppError::internal)?;
     let id = contact.id;
     let outcome = state
-        .db(move |conn| opt_in_requests::request(conn, &sender, id, &email))
+        .db(move |conn| opt_in_requests::request(conn, asked_by, &owner, id, &email))
         .await?;
     match outcome {
         RequestOutcome::Queued(message) => {
@@ -50,8 +50,9 @@ pub async fn send(
                 when(&next_possible)
             ),
         }),
-        RequestOutcome::NotOptedOut => Err(AppError::BadRequest(
-            "This contact has not opted out of your emails: there is nothing to ask.".into(),
-        )),
+        RequestOutcome::NotOptedOut => Err(AppError::BadRequest(format!(
+            "Nothing stops {}'s emails to this contact: there is nothing to ask.",
+            contact.owner_name
+        ))),
     }
 }

@@ -19,6 +19,8 @@ fn names(contact: &Contact) -> SenderNames<'_> {
         user: &contact.owner_name,
         client: &contact.client_name,
         group: &contact.group_name,
+        group_clients: &[],
+        group_client_count: 0,
     }
 }
 
@@ -141,7 +143,8 @@ fn source_label(stored: &str) -> String {
         .unwrap_or_else(|| stored.to_owned())
 }
 
-/// The menu's "Opt in" item for the contact's owner when the contact is suppressed for them.
+/// The menu's "Opt in" item, for whoever may ask (the owner or an admin over them) when the
+/// contact is suppressed for its owner — whoever made the opt-out.
 pub enum OptInOffer {
     /// A request can be sent now.
     Available,
@@ -150,11 +153,11 @@ pub enum OptInOffer {
 }
 
 pub fn opt_in_offer(
-    is_owner: bool,
+    may_request: bool,
     suppressed: Option<Level>,
     last_request: Option<&NaiveDateTime>,
 ) -> Option<OptInOffer> {
-    if !is_owner || suppressed.is_none() {
+    if !may_request || suppressed.is_none() {
         return None;
     }
     Some(match last_request {

@@ -2,7 +2,7 @@
 //! page's preview.
 
 use crate::domain::Level;
-use crate::domain::wording::SenderNames;
+use crate::domain::wording::{SenderNames, group_scope};
 
 pub struct ChoiceView {
     pub level: &'static str,
@@ -10,11 +10,13 @@ pub struct ChoiceView {
     pub checked: bool,
 }
 
-/// "Only emails from Nina Patel", "All emails from Newsletters", "All emails from Acme".
+/// "Only emails from Nina Patel", "Any emails from Newsletters", "Any emails from Acme
+/// Holdings, including all its clients: Newsletters, Events and Tax".
 pub fn choice_label(level: Level, names: &SenderNames<'_>) -> String {
     match level {
         Level::User => format!("Only emails from {}", names.user),
-        Level::Client | Level::Group => format!("All emails from {}", names.at(level)),
+        Level::Client => format!("Any emails from {}", names.client),
+        Level::Group => format!("Any emails from {}", group_scope(names)),
     }
 }
 

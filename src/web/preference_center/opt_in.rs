@@ -1,78 +1,136 @@
 //! `/opt-in/{token}`: from a confirmation email (lifts exactly the opt-out it confirmed) or from
-//! an opt-in request (lifts every opt-out that blocks the requesting sender). GET (and HEAD)
-//! says plainly what will change and changes nothing; POST lifts, in one transaction.
+//! an opt-in request (lifts exactly the opt-outs its page lists, which are those the request
+//! named and that are still active). GET (and HEAD) says plainly what will change and changes
+//! nothing; POST lifts, in one transaction.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::link::{self, recipient_response};
-use super::submit::{OptedInPage, lift, read_fields};
+use super::submit::{lift_and_answer, nothing_changed, read_fields, receive_again};
 use crate::db::link_context::LinkContext;
-use crate::db::unsubscribes::{self, RequestOrigin};
-use crate::domain::wording::{SenderNames, what_stops};
-use crate::domain::{Level, Source};
-use crate::tokens::OptInScope;
-use crate::web::client_address;
+use crate::db::{opt_in_requests, unsubscribes};
+use crate::domain::{MessageId, OptOutId, Source};
+use crate::tokens::{LISTED_LIFT_LIFETIME, LiftAct, OptInScope, TokenError};
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
 use crate::web::state::AppState;
+
+const NOTHING: &str = "Nothing was changed: you are not unsubscribed from the emails this link is about any more, or their opt-out was replaced by a newer one that this link does not name.";
 
 #[derive(Template)]
 #[template(path = "recipient/opt_in.html")]
 struct OptInPage {
     chrome: Chrome,
     token: String,
-    /// What the recipient would receive again, one line per opt-out to lift.
+    /// What the recipient would receive again, one sentence per opt-out to lift.
     again: Vec<String>,
-    nothing_for: String,
+    /// For a request: who asked, about whose emails.
+    asked: Option<String>,
+    /// For a request: the signed list of the opt-outs shown, posted back with the form.
+    lift: Option<String>,
+    nothing: &'static str,
 }
 
-/// What lifting an opt-out at `level` gives back, in plain words.
-fn receive_again(level: Level, names: &SenderNames<'_>) -> String {
-    match level {
-        Level::User => format!("emails from {}", names.user),
-        Level::Client | Level::Group => format!("emails from every sender at {}", names.at(level)),
-    }
+/// What a link offers to lift now, and for a request who asked.
+struct Offer {
+    ids: Vec<OptOutId>,
+    asked: Option<String>,
 }
 
-/// The opt-outs the link would lift right now, broadest first.
-fn to_lift(linked: &LinkContext, scope: OptInScope) -> Vec<Level> {
-    let current = linked.blocking.iter().copied();
-    match scope {
-        OptInScope::One(level) => current.filter(|l| *l == level).collect(),
-        OptInScope::AllBlockingSender => current.collect(),
-    }
+/// The opt-outs the link names that are active now (broadest first).
+async fn offer(
+    state: &AppState,
+    linked: &LinkContext,
+    scope: OptInScope,
+) -> Result<Offer, AppError> {
+    let active = |id: &OptOutId| linked.blocking.iter().any(|b| b.id == *id);
+    let message = linked.message.clone();
+    let (ids, asked) = match scope {
+        OptInScope::Exactly(id) => (vec![id], None),
+        OptInScope::Legacy(level) => {
+            let found = state
+                .db(move |conn| unsubscribes::made_from_email(conn, &message, level))
+                .await?;
+            (found.into_iter().collect(), None)
+        }
+        OptInScope::Request => {
+            let id = message.id;
+            let request = state
+                .db(move |conn| opt_in_requests::find(conn, id))
+                .await?;
+            match request {
+                Some((payload, asker)) => {
+                    let asked = if payload.asked_by == message.sender.user_id.0 {
+                        format!("{} asked.", message.sender_name)
+                    } else {
+                        format!("{asker} asked, for {}.", message.sender_name)
+                    };
+                    (
+                        payload.lifts.into_iter().map(OptOutId).collect(),
+                        Some(asked),
+                    )
+                }
+                // Queued before requests named their opt-outs: what blocks the sender now,
+                // listed on the page before the recipient confirms.
+                None => (linked.blocking.iter().map(|b| b.id).collect(), None),
+            }
+        }
+    };
+    let ids = linked
+        .blocking
+        .iter()
+        .map(|b| b.id)
+        .filter(|id| ids.contains(id) && active(id))
+        .collect();
+    Ok(Offer { ids, asked })
 }
 
-fn nothing_for(scope: OptInScope, linked: &LinkContext) -> String {
-    match scope {
-        OptInScope::One(level) => what_stops(level, &linked.names()),
-        OptInScope::AllBlockingSender => format!("emails from {}", linked.message.sender_name),
-    }
+async fn verified(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<(LinkContext, OptInScope), HttpResponse>, AppError> {
+    let (id, scope): (MessageId, OptInScope) =
+        match state.config.signing_keys.verify_opt_in_token(token) {
+            Ok(named) => named,
+            Err(error) => return Ok(Err(link::token_refused(error))),
+        };
+    Ok(link::load_for_change(state, id)
+        .await?
+        .map(|linked| (linked, scope)))
 }
 
 pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, scope) = match state.config.signing_keys.verify_opt_in_token(&path) {
-        Ok(named) => named,
-        Err(error) => return Ok(link::token_refused(error)),
-    };
-    let linked = match link::load(&state, id).await? {
-        Ok(linked) => linked,
+    let (linked, scope) = match verified(&state, &path).await? {
+        Ok(found) => found,
         Err(page) => return Ok(page),
     };
+    let offer = offer(&state, &linked, scope).await?;
     let names = linked.names();
+    let lift = (scope == OptInScope::Request && !offer.ids.is_empty()).then(|| {
+        state.config.signing_keys.lift_token(
+            linked.message.id,
+            LiftAct::Request,
+            &offer.ids,
+            LISTED_LIFT_LIFETIME,
+        )
+    });
     let page = OptInPage {
         chrome: Chrome::recipient(linked.organisation()),
         token: path.into_inner(),
-        again: to_lift(&linked, scope)
-            .into_iter()
-            .map(|l| receive_again(l, &names))
+        again: linked
+            .blocking
+            .iter()
+            .filter(|b| offer.ids.contains(&b.id))
+            .map(|b| receive_again(b.level, &names))
             .collect(),
-        nothing_for: nothing_for(scope, &linked),
+        asked: offer.asked,
+        lift,
+        nothing: NOTHING,
     };
     let html = page.render().map_err(AppError::internal)?;
     Ok(recipient_response(StatusCode::OK, None).body(html))
@@ -84,39 +142,39 @@ pub async fn confirm(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, scope) = match state.config.signing_keys.verify_opt_in_token(&path) {
-        Ok(named) => named,
-        Err(error) => return Ok(link::token_refused(error)),
-    };
-    // The form has no fields, but a body that is not a small readable form is not our form:
-    // refuse it (413, 415, 400) before lifting anything.
-    read_fields(&req, payload).await?;
-    if let OptInScope::One(level) = scope {
-        return lift(&req, &state, id, level, Source::ConfirmationEmail).await;
-    }
-    let linked = match link::load_for_change(&state, id).await? {
-        Ok(linked) => linked,
+    let (linked, scope) = match verified(&state, &path).await? {
+        Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let ip = client_address::of(&req, &state.config);
-    let user_agent = client_address::user_agent(&req);
-    let request = linked.message.clone();
-    let lifted = state
-        .db(move |conn| {
-            let origin = RequestOrigin {
-                ip_address: Some(&ip),
-                user_agent: user_agent.as_deref(),
-            };
-            unsubscribes::opt_in_by_request(conn, &request, &origin)
-        })
-        .await?;
-    tracing::info!(request = %id, lifted = lifted.len(), "opt-in request accepted");
-    let names = linked.names();
-    let page = OptedInPage {
-        chrome: Chrome::recipient(linked.organisation()),
-        again: lifted.iter().map(|l| receive_again(*l, &names)).collect(),
-        nothing_for: nothing_for(scope, &linked),
+    // A body that is not a small readable form is not our form: refuse it (413, 415, 400)
+    // before lifting anything.
+    let fields = read_fields(&req, payload).await?;
+    let (ids, source) = match scope {
+        // The request's page listed what it lifts; exactly that list comes back, signed.
+        OptInScope::Request => {
+            let listed = fields
+                .iter()
+                .find(|(name, _)| name == "lift")
+                .ok_or(TokenError::Malformed)
+                .and_then(|(_, token)| {
+                    state.config.signing_keys.verify_lift_token(
+                        token,
+                        linked.message.id,
+                        LiftAct::Request,
+                    )
+                });
+            match listed {
+                Ok(ids) => (ids, Source::OptInRequest),
+                Err(_) => {
+                    let reload = "Nothing was changed: the page was open too long or is not the one we showed. Open the link in the email again to see the list before you confirm.";
+                    return nothing_changed(&linked, reload, StatusCode::BAD_REQUEST);
+                }
+            }
+        }
+        OptInScope::Exactly(_) | OptInScope::Legacy(_) => (
+            offer(&state, &linked, scope).await?.ids,
+            Source::ConfirmationEmail,
+        ),
     };
-    let html = page.render().map_err(AppError::internal)?;
-    Ok(recipient_response(StatusCode::OK, None).body(html))
+    lift_and_answer(&req, &state, &linked, &ids, source, NOTHING).await
 }
