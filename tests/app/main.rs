@@ -15,6 +15,7 @@ mod smtp;
 mod activity;
 mod auth;
 mod cli;
+mod consent_exact;
 mod contacts;
 mod database;
 mod delivery;

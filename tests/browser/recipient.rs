@@ -120,7 +120,7 @@ async fn recipient_journey(backend: Backend) {
         pat.texts(".pc-choices label").await,
         [
             "Only emails from Nina Patel",
-            "All emails from Acme Holdings"
+            "Any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax"
         ]
     );
     pat.screenshot(&per_backend("preference-center-phone", backend))
@@ -133,7 +133,7 @@ async fn recipient_journey(backend: Backend) {
     pat.wait_for_text("h1", "You have unsubscribed").await;
     assert_eq!(
         pat.text(".pc-done").await,
-        "You will no longer receive all emails from Acme Holdings."
+        "You will no longer receive any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax."
     );
     assert_eq!(active_levels_of_pat(&app), ["group"]);
     pat.screenshot(&per_backend("preference-center-unsubscribed", backend))
@@ -144,7 +144,7 @@ async fn recipient_journey(backend: Backend) {
     pat.wait_for_text("h1", "You are subscribed again").await;
     assert_eq!(
         pat.text(".pc-done").await,
-        "You will again receive all emails from Acme Holdings."
+        "You will again receive any emails from Acme Holdings, including all its clients: Events, Newsletters and Tax."
     );
     assert!(active_levels_of_pat(&app).is_empty());
 
@@ -152,7 +152,7 @@ async fn recipient_journey(backend: Backend) {
     pat.visit_url(&unsubscribe).await;
     pat.wait_for_text("h1", "Unsubscribe").await;
     assert!(
-        pat.find_all("#pc-already").await.is_empty(),
+        pat.find_all(".pc-stopped-item").await.is_empty(),
         "nothing stopped now"
     );
     pat.click("label[for=level-user]").await;
@@ -163,6 +163,26 @@ async fn recipient_journey(backend: Backend) {
         "You will no longer receive emails from Nina Patel."
     );
     assert_eq!(active_levels_of_pat(&app), ["user"]);
+
+    // Coming back to the link: a page to manage what is stopped, still phone-sized.
+    pat.visit_url(&unsubscribe).await;
+    pat.wait_for_text("h1", "Manage your emails").await;
+    assert_eq!(
+        pat.texts(".pc-stopped-item > p:first-child").await,
+        ["You do not receive emails from Nina Patel."]
+    );
+    assert_eq!(
+        pat.texts(".pc-stopped-item button").await,
+        ["Resume emails from Nina Patel"]
+    );
+    assert_eq!(
+        pat.script("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await,
+        true,
+        "the manage page fits the phone too"
+    );
+    pat.screenshot(&per_backend("preference-center-manage", backend))
+        .await;
 
     // The confirmation email for that opt-out: its link asks before it changes anything.
     let received = smtp.wait_for(3).await;
