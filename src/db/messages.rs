@@ -132,6 +132,20 @@ pub struct Delivery {
     pub group_name: String,
     pub campaign: Option<CampaignContent>,
     pub payload: Option<String>,
+    /// Campaign emails only (the ones with a one-click button): the level their one-click
+    /// unsubscribe records, which decides their `List-Id`.
+    pub one_click_level: Option<Level>,
+}
+
+impl Delivery {
+    /// The names of the sender's user, client and group, as the sender's records have them.
+    pub fn names(&self) -> SenderNames<'_> {
+        SenderNames {
+            user: &self.sender_name,
+            client: &self.client_name,
+            group: &self.group_name,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -161,8 +175,34 @@ type DeliveryRow = (
     Option<(i64, String, String, String, Option<String>)>,
 );
 
-/// The claimed message with its sender and campaign, if this worker still holds it.
+/// The claimed message with its sender and campaign, if this worker still holds it; for a
+/// campaign email also its sender's one-click level.
 pub fn load_claimed(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+) -> QueryResult<Option<Delivery>> {
+    let Some(mut delivery) = load_claimed_row(conn, id, worker)? else {
+        return Ok(None);
+    };
+    if delivery.kind == KIND_CAMPAIGN {
+        delivery.one_click_level = Some(one_click_level(conn, delivery.sender)?);
+    }
+    Ok(Some(delivery))
+}
+
+/// The one-click level in force for the sender's client, read the way the one-click POST
+/// reads it (`sender_profile::load`: the group's defaults, the client's override on top), so
+/// the `List-Id` names the list that POST will stop. One query on primary keys and unique
+/// indexes. The sender was found a moment ago; should it be gone now, the message fails this
+/// try (and is tried again) rather than go out under a guessed list.
+fn one_click_level(conn: &mut DbConnection, sender: Sender) -> QueryResult<Level> {
+    super::sender_profile::load(conn, sender)?
+        .map(|profile| profile.settings.one_click_level)
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+fn load_claimed_row(
     conn: &mut DbConnection,
     id: MessageId,
     worker: &str,
@@ -225,6 +265,7 @@ pub fn load_claimed(
                 client_name,
                 group_name,
                 payload,
+                one_click_level: None,
                 campaign: campaign.map(|(id, subject, from_name, body_text, body_html)| {
                     CampaignContent {
                         id: CampaignId(id),

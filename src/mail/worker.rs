@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::campaign_email::{self, CampaignEmail};
+use super::list_id::ListId;
 use super::{Mailer, SendFailure};
 use crate::config::Config;
 use crate::db::messages::{self, Delivery};
@@ -234,11 +235,7 @@ impl DeliveryWorker {
             .signing_keys
             .opt_in_token(MessageId(payload.about_message), level);
         let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));
-        let names = crate::domain::wording::SenderNames {
-            user: &delivery.sender_name,
-            client: &delivery.client_name,
-            group: &delivery.group_name,
-        };
+        let names = delivery.names();
         let what = crate::domain::wording::what_stops(level, &names);
         super::confirmation_email::build(&super::confirmation_email::ConfirmationEmail {
             from_name: names.at(level),
@@ -271,9 +268,14 @@ impl DeliveryWorker {
                 delivery.kind
             )
         })?;
+        let one_click_level = delivery.one_click_level.ok_or_else(|| {
+            anyhow::anyhow!(
+                "campaign message {} without its one-click level",
+                delivery.id
+            )
+        })?;
         let token = self.config.signing_keys.unsubscribe_token(delivery.id);
         let unsubscribe_url = self.config.public_link(&format!("/u/{token}"));
-        let domain = self.domain();
         campaign_email::build(&CampaignEmail {
             message_id: self.message_id(delivery),
             from_name: &campaign.from_name,
@@ -286,9 +288,11 @@ impl DeliveryWorker {
             sender_name: &delivery.sender_name,
             client_name: &delivery.client_name,
             group_name: &delivery.group_name,
-            list_id: format!(
-                "{} <client-{}.group-{}.{domain}>",
-                delivery.client_name, delivery.sender.client_id, delivery.sender.group_id
+            list_id: ListId::stopped_by_one_click(
+                one_click_level,
+                &delivery.sender,
+                &delivery.names(),
+                &self.domain(),
             ),
         })
     }

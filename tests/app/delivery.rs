@@ -127,11 +127,10 @@ async fn a_campaign_reaches_exactly_the_deliverable_contacts(backend: Backend) {
         assert_eq!(message.header("subject"), "Autumn news & offers");
         assert!(message.header("message-id").starts_with("<m"));
         assert!(!message.header("date").is_empty());
-        assert!(
-            message
-                .header("list-id")
-                .starts_with("Newsletters <client-")
-        );
+        // One-click stops Nina only (the default): her own list, named after her.
+        let list_id = message.list_id.as_ref().unwrap();
+        assert_eq!(list_id.phrase, "Nina Patel");
+        assert!(list_id.rest.starts_with("<user-"), "{list_id:?}");
         assert_eq!(
             message.header("list-unsubscribe-post"),
             "List-Unsubscribe=One-Click"

@@ -16,9 +16,22 @@ pub struct SmtpServer {
 #[derive(Debug, serde::Deserialize)]
 pub struct Received {
     pub headers: std::collections::HashMap<String, Vec<String>>,
+    /// `List-Id` as an RFC 5322 parser reads it, when there is one.
+    pub list_id: Option<ParsedListId>,
     pub content_type: String,
     pub text: Option<String>,
     pub html: Option<String>,
+}
+
+/// A `List-Id` header read by Python's RFC 5322 phrase parser.
+#[derive(Debug, serde::Deserialize)]
+pub struct ParsedListId {
+    /// Unquoted and decoded.
+    pub phrase: String,
+    /// What follows the phrase: `<label>` when the phrase was well-formed.
+    pub rest: String,
+    /// What the parser found wrong in the phrase.
+    pub defects: Vec<String>,
 }
 
 impl Received {
