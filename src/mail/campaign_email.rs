@@ -1,11 +1,14 @@
 //! A campaign email as recipients and their mail clients see it: multipart text + HTML, the
 //! footer with a visible Unsubscribe link (always added, cannot be removed), and the RFC 2369 /
-//! RFC 8058 headers that give mail clients their one-click button.
+//! RFC 8058 headers that give mail clients their one-click button, with the RFC 2919 `List-Id`
+//! of the list that button leaves (`super::list_id`).
 
 use askama::Template;
 use lettre::Message;
 use lettre::message::Mailbox;
 use lettre::message::header::{HeaderName, HeaderValue};
+
+use super::list_id::ListId;
 
 /// Everything a campaign email is built from.
 pub struct CampaignEmail<'a> {
@@ -23,8 +26,8 @@ pub struct CampaignEmail<'a> {
     pub sender_name: &'a str,
     pub client_name: &'a str,
     pub group_name: &'a str,
-    /// `List-Id` (RFC 2919): one list per client.
-    pub list_id: String,
+    /// `List-Id` (RFC 2919): the list the one-click unsubscribe leaves.
+    pub list_id: ListId,
 }
 
 #[derive(Template)]
@@ -61,7 +64,7 @@ pub fn build(email: &CampaignEmail<'_>) -> anyhow::Result<Message> {
         .to(to)
         .subject(email.subject)
         .message_id(Some(email.message_id.clone()))
-        .raw_header(header("List-Id", email.list_id.clone()))
+        .raw_header(email.list_id.header())
         .raw_header(header(
             "List-Unsubscribe",
             format!("<{}>", email.unsubscribe_url),
@@ -91,7 +94,10 @@ mod tests {
             sender_name: "Nina Patel",
             client_name: "Newsletters",
             group_name: "Acme Holdings",
-            list_id: "Newsletters <client-1.optouts.example>".to_owned(),
+            list_id: ListId {
+                phrase: "Tax, Legal (EU) \"Müller\"".to_owned(),
+                label: "client-1.group-1.optouts.example".to_owned(),
+            },
         }
     }
 
@@ -107,7 +113,11 @@ mod tests {
             "{raw}"
         );
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
-        assert!(raw.contains("List-Id: Newsletters <client-1.optouts.example>"));
+        assert!(
+            raw.contains("\r\nList-Id: =?utf-8?b?")
+                && raw.contains(" <client-1.group-1.optouts.example>\r\n"),
+            "the phrase encoded once, the label as it is: {raw}"
+        );
         assert!(raw.contains("Message-ID: <m7."));
         assert!(raw.contains("@optouts.example>"));
         assert!(raw.contains("multipart/alternative"));

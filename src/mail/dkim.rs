@@ -1,5 +1,17 @@
 //! DKIM signing. The signed headers include both List-Unsubscribe headers, so a receiver can
 //! trust the one-click button (RFC 8058 requires them to be covered by a valid signature).
+//!
+//! Oversigning (RFC 6376 §8.15): a header signed once still verifies after a relay or attacker
+//! adds a second copy above it, and many mail clients show the topmost copy. So the headers a
+//! recipient acts on (who it is from, what it is about, which list, where the unsubscribe
+//! goes) are listed in `h=` once more than they occur: the extra entry signs "no further
+//! copy", and any copy added after signing breaks the signature.
+//!
+//! Why lettre 0.11 gets this right when a name is listed twice: its signer looks each listed
+//! name up and inserts it into the hashed set with `insert_raw`, which replaces an entry of the
+//! same name, so the header is hashed once, in the place of its first listing; a verifier
+//! hashes the one instance for the first listing and nothing for the second (RFC 6376 §5.4.2).
+//! `tests/app/delivery.rs` checks both halves with dkimpy on messages sent through SMTP.
 
 use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
@@ -22,6 +34,24 @@ pub const SIGNED_HEADERS: [&str; 8] = [
     "List-Unsubscribe-Post",
 ];
 
+/// Of those, the ones listed a second time, so none can be added after signing.
+pub const OVERSIGNED_HEADERS: [&str; 5] = [
+    "From",
+    "Subject",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// The `h=` list: every signed header, then the oversigned ones again.
+fn header_list() -> Vec<HeaderName> {
+    SIGNED_HEADERS
+        .iter()
+        .chain(&OVERSIGNED_HEADERS)
+        .map(|h| HeaderName::new_from_ascii_str(h))
+        .collect()
+}
+
 pub fn signing_config(settings: &DkimSettings) -> anyhow::Result<DkimConfig> {
     let key = DkimSigningKey::new(
         settings.private_key_pem.expose_secret(),
@@ -32,14 +62,36 @@ pub fn signing_config(settings: &DkimSettings) -> anyhow::Result<DkimConfig> {
         settings.selector.clone(),
         settings.domain.clone(),
         key,
-        SIGNED_HEADERS
-            .iter()
-            .map(|h| HeaderName::new_from_ascii_str(h))
-            .collect(),
+        header_list(),
         // Relaxed survives the header folding and whitespace changes relays make.
         DkimCanonicalization {
             header: DkimCanonicalizationType::Relaxed,
             body: DkimCanonicalizationType::Relaxed,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversigned_headers_are_signed_and_listed_twice() {
+        assert!(
+            OVERSIGNED_HEADERS
+                .iter()
+                .all(|h| SIGNED_HEADERS.contains(h))
+        );
+        let list = header_list();
+        for name in SIGNED_HEADERS {
+            let times = list.iter().filter(|h| **h == name).count();
+            let expected = if OVERSIGNED_HEADERS.contains(&name) {
+                2
+            } else {
+                1
+            };
+            assert_eq!(times, expected, "{name}");
+        }
+        assert_eq!(list.len(), SIGNED_HEADERS.len() + OVERSIGNED_HEADERS.len());
+    }
 }

@@ -4,6 +4,7 @@
 pub mod campaign_email;
 pub mod confirmation_email;
 pub mod dkim;
+pub mod list_id;
 pub mod opt_in_request_email;
 mod parts;
 pub mod transport;

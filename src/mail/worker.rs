@@ -18,13 +18,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::campaign_email::{self, CampaignEmail};
+use super::list_id::ListId;
 use super::{Mailer, SendFailure};
 use crate::config::Config;
 use crate::db::accounts::{self, StaffAccount};
 use crate::db::messages::{self, ConfirmationPayload, Delivery};
 use crate::db::opt_in_requests::RequestPayload;
 use crate::db::sender_profile::{self, SenderProfile};
-use crate::db::sender_profile_cache::SenderProfileCache;
 use crate::db::{DbConnection, DbPool, now, opt_outs};
 use crate::domain::{Level, MessageId, OptOutId, UserId};
 
@@ -35,8 +35,6 @@ pub struct DeliveryWorker {
     dkim: Option<lettre::message::dkim::DkimConfig>,
     /// Unique per worker: claims are made and checked under this name.
     name: String,
-    /// Senders' names and settings, read once per few seconds rather than per email.
-    profiles: Arc<SenderProfileCache>,
 }
 
 /// Stops a running worker; dropping it stops the worker too.
@@ -68,7 +66,6 @@ impl DeliveryWorker {
             mailer,
             dkim,
             name,
-            profiles: Arc::new(SenderProfileCache::new()),
         })
     }
 
@@ -196,15 +193,15 @@ impl DeliveryWorker {
         Ok(levels.first().copied())
     }
 
-    /// The sender's profile (names as recipients see them, settings), remembered for a few
-    /// seconds like the recipient pages do (a campaign's emails share one sender); and for an
-    /// opt-in request asked by someone else than the sender, who asked.
+    /// The sender's profile (names as recipients see them, settings), read now: the one-click
+    /// level in it decides a campaign email's `List-Id`, which must name what that email's
+    /// one-click POST (which reads it afresh too) stops. And for an opt-in request asked by
+    /// someone else than the sender, who asked.
     async fn names_for(
         &self,
         delivery: &Delivery,
-    ) -> anyhow::Result<(Arc<SenderProfile>, Option<StaffAccount>)> {
+    ) -> anyhow::Result<(SenderProfile, Option<StaffAccount>)> {
         let sender = delivery.sender;
-        let profiles = Arc::clone(&self.profiles);
         let asked_by = (delivery.kind == messages::KIND_OPT_IN_REQUEST)
             .then(|| RequestPayload::parse(delivery.payload.as_deref()))
             .flatten()
@@ -212,8 +209,7 @@ impl DeliveryWorker {
             .filter(|asker| *asker != sender.user_id);
         let (profile, asker) = self
             .db(move |conn| {
-                let profile =
-                    profiles.get_or_load(sender, || sender_profile::load(conn, sender))?;
+                let profile = sender_profile::load(conn, sender)?;
                 let asker = match asked_by {
                     Some(id) => accounts::find_account(conn, id)?,
                     None => None,
@@ -221,6 +217,8 @@ impl DeliveryWorker {
                 Ok((profile, asker))
             })
             .await?;
+        // The sender was found a moment ago; should it be gone now, this try fails (and is
+        // tried again) rather than go out under guessed names or a guessed list.
         let profile = profile
             .ok_or_else(|| anyhow::anyhow!("message {}: its sender is gone", delivery.id))?;
         Ok((profile, asker))
@@ -235,7 +233,7 @@ impl DeliveryWorker {
         let mut message = match delivery.kind.as_str() {
             messages::KIND_OPT_OUT_CONFIRMATION => self.build_confirmation(delivery, profile)?,
             messages::KIND_OPT_IN_REQUEST => self.build_opt_in_request(delivery, profile, asker)?,
-            _ => self.build_campaign(delivery)?,
+            _ => self.build_campaign(delivery, profile)?,
         };
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
@@ -326,7 +324,11 @@ impl DeliveryWorker {
         })
     }
 
-    fn build_campaign(&self, delivery: &Delivery) -> anyhow::Result<lettre::Message> {
+    fn build_campaign(
+        &self,
+        delivery: &Delivery,
+        profile: &SenderProfile,
+    ) -> anyhow::Result<lettre::Message> {
         let campaign = delivery.campaign.as_ref().ok_or_else(|| {
             anyhow::anyhow!(
                 "message {} of kind {} has no campaign",
@@ -336,7 +338,6 @@ impl DeliveryWorker {
         })?;
         let token = self.config.signing_keys.unsubscribe_token(delivery.id);
         let unsubscribe_url = self.config.public_link(&format!("/u/{token}"));
-        let domain = self.domain();
         campaign_email::build(&CampaignEmail {
             message_id: self.message_id(delivery),
             from_name: &campaign.from_name,
@@ -349,9 +350,12 @@ impl DeliveryWorker {
             sender_name: &delivery.sender_name,
             client_name: &delivery.client_name,
             group_name: &delivery.group_name,
-            list_id: format!(
-                "{} <client-{}.group-{}.{domain}>",
-                delivery.client_name, delivery.sender.client_id, delivery.sender.group_id
+            // The list is what this email's one-click stops, named as recipients know it.
+            list_id: ListId::stopped_by_one_click(
+                profile.settings.one_click_level,
+                &delivery.sender,
+                &profile.recipient_names(),
+                &self.domain(),
             ),
         })
     }

@@ -22,6 +22,7 @@ on_both_backends!(
     the_file_transport_writes_eml_files_by_default,
     a_permanent_refusal_is_kept_with_the_servers_reply,
     campaigns_are_scoped_and_only_their_sender_sends,
+    messages_are_dkim_signed_over_the_list_unsubscribe_headers,
 );
 
 fn contact_emails_of(app: &TestApp, owner: &str) -> Vec<String> {
@@ -127,11 +128,10 @@ async fn a_campaign_reaches_exactly_the_deliverable_contacts(backend: Backend) {
         assert_eq!(message.header("subject"), "Autumn news & offers");
         assert!(message.header("message-id").starts_with("<m"));
         assert!(!message.header("date").is_empty());
-        assert!(
-            message
-                .header("list-id")
-                .starts_with("Newsletters <client-")
-        );
+        // One-click stops Nina only (the default): her own list, named after her.
+        let list_id = message.list_id.as_ref().unwrap();
+        assert_eq!(list_id.phrase, "Nina Patel");
+        assert!(list_id.rest.starts_with("<user-"), "{list_id:?}");
         assert_eq!(
             message.header("list-unsubscribe-post"),
             "List-Unsubscribe=One-Click"
@@ -482,9 +482,9 @@ async fn two_workers_on_postgres_never_send_one_message_twice() {
 }
 
 /// With a key configured, every message is DKIM-signed over both List-Unsubscribe headers, and
-/// an independent verifier (dkimpy) accepts the signature.
-#[actix_web::test]
-async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers() {
+/// an independent verifier (dkimpy) accepts the signature; a second From, Subject, List-Id or
+/// List-Unsubscribe(-Post) added on the way makes it fail.
+async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers(backend: Backend) {
     let keys = tempfile::tempdir().unwrap();
     let key_file = keys.path().join("dkim.pem");
     let made = std::process::Command::new("openssl")
@@ -512,7 +512,7 @@ async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers() {
 
     let smtp = SmtpServer::start();
     let url = smtp.url();
-    let Some(app) = spawn_app_with(Backend::Sqlite, move |config| {
+    let Some(app) = spawn_app_with(backend, move |config| {
         config.mail = MailUrl::parse(&url).unwrap();
         config.dkim = Some(optouts::config::DkimSettings {
             selector: "mail2026".into(),
@@ -545,20 +545,37 @@ async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers() {
         assert!(message.header("dkim-signature").contains("d=acme.example"));
         assert!(message.header("dkim-signature").contains("s=mail2026"));
     }
-    for (verified, signed) in smtp.dkim_results(&public_key) {
-        assert!(verified, "dkimpy rejected the signature");
-        for header in [
-            "from",
-            "list-unsubscribe",
-            "list-unsubscribe-post",
-            "list-id",
-            "message-id",
-        ] {
+    let oversigned = [
+        "from",
+        "subject",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ];
+    let added: Vec<&str> = oversigned.iter().copied().chain(["x-relayed-by"]).collect();
+    let checks = smtp.dkim_results(&public_key, &added);
+    assert_eq!(checks.len(), received.len());
+    for check in &checks {
+        assert!(check.ok, "dkimpy rejected the signature: {check:?}");
+        for header in ["to", "date", "message-id"] {
+            let times = check.signed_headers.iter().filter(|h| *h == header).count();
+            assert_eq!(times, 1, "{header} signed once: {check:?}");
+        }
+        // Listed once more than present: a copy added after signing breaks the signature.
+        // (dkimpy on its own also rejects a second From; a second Subject or List-* header
+        // it accepts unless the signature forbids it.)
+        for header in oversigned {
+            let times = check.signed_headers.iter().filter(|h| *h == header).count();
+            assert_eq!(times, 2, "{header} oversigned: {check:?}");
             assert!(
-                signed.contains(&header.to_owned()),
-                "{header} not signed: {signed:?}"
+                !check.with_a_second[header],
+                "a second {header} added after signing still verified"
             );
         }
+        assert!(
+            check.with_a_second["x-relayed-by"],
+            "an unsigned header added by a relay keeps the signature valid"
+        );
     }
     // A wrong key does not verify: the check above can fail.
     let other = std::process::Command::new("sh")
@@ -567,7 +584,7 @@ async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers() {
         .output()
         .unwrap();
     let other_key = String::from_utf8(other.stdout).unwrap();
-    assert!(smtp.dkim_results(&other_key).iter().all(|(ok, _)| !ok));
+    assert!(smtp.dkim_results(&other_key, &[]).iter().all(|c| !c.ok));
 }
 
 async fn a_permanent_refusal_is_kept_with_the_servers_reply(backend: Backend) {

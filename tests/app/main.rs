@@ -20,6 +20,7 @@ mod contacts;
 mod database;
 mod delivery;
 mod health;
+mod list_id;
 mod one_click_burst;
 mod opt_in;
 mod opt_out_batch;

@@ -16,9 +16,33 @@ pub struct SmtpServer {
 #[derive(Debug, serde::Deserialize)]
 pub struct Received {
     pub headers: std::collections::HashMap<String, Vec<String>>,
+    /// `List-Id` as an RFC 5322 parser reads it, when there is one.
+    pub list_id: Option<ParsedListId>,
     pub content_type: String,
     pub text: Option<String>,
     pub html: Option<String>,
+}
+
+/// A `List-Id` header read by Python's RFC 5322 phrase parser.
+#[derive(Debug, serde::Deserialize)]
+pub struct ParsedListId {
+    /// Unquoted and decoded.
+    pub phrase: String,
+    /// What follows the phrase: `<label>` when the phrase was well-formed.
+    pub rest: String,
+    /// What the parser found wrong in the phrase.
+    pub defects: Vec<String>,
+}
+
+/// What dkimpy made of one received message's signature.
+#[derive(Debug, serde::Deserialize)]
+pub struct DkimCheck {
+    /// The signature verifies on the message as it arrived.
+    pub ok: bool,
+    /// The `h=` list, lower-case, in order (an oversigned header appears twice).
+    pub signed_headers: Vec<String>,
+    /// Per header name asked for: whether it still verifies with a second copy added on top.
+    pub with_a_second: std::collections::HashMap<String, bool>,
 }
 
 impl Received {
@@ -118,14 +142,10 @@ impl SmtpServer {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
-    /// Verifies every received message's DKIM signature against `public_key_b64`:
-    /// (verified, signed header names) per message.
-    pub fn dkim_results(&self, public_key_b64: &str) -> Vec<(bool, Vec<String>)> {
-        #[derive(serde::Deserialize)]
-        struct Checked {
-            ok: bool,
-            signed_headers: Vec<String>,
-        }
+    /// Verifies every received message's DKIM signature against `public_key_b64`, as it
+    /// arrived and again with a second copy of each header in `added` put on top (as a relay
+    /// would add it; `tests/support/verify_dkim.py` has the forged values).
+    pub fn dkim_results(&self, public_key_b64: &str, added: &[&str]) -> Vec<DkimCheck> {
         let output = Command::new("python3")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -133,6 +153,7 @@ impl SmtpServer {
             ))
             .arg(self.maildir.path().join("Maildir"))
             .arg(public_key_b64)
+            .args(added)
             .output()
             .unwrap();
         assert!(
@@ -140,11 +161,7 @@ impl SmtpServer {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let checked: Vec<Checked> = serde_json::from_slice(&output.stdout).unwrap();
-        checked
-            .into_iter()
-            .map(|c| (c.ok, c.signed_headers))
-            .collect()
+        serde_json::from_slice(&output.stdout).unwrap()
     }
 
     /// How many messages arrived: a cheap count of Maildir files, without parsing.
