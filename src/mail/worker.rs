@@ -338,6 +338,7 @@ impl DeliveryWorker {
         })?;
         let token = self.config.signing_keys.unsubscribe_token(delivery.id);
         let unsubscribe_url = self.config.public_link(&format!("/u/{token}"));
+        let names = profile.recipient_names();
         campaign_email::build(&CampaignEmail {
             message_id: self.message_id(delivery),
             from_name: &campaign.from_name,
@@ -347,14 +348,15 @@ impl DeliveryWorker {
             body_text: &campaign.body_text,
             body_html: campaign.body_html.as_deref(),
             unsubscribe_url: &unsubscribe_url,
-            sender_name: &delivery.sender_name,
-            client_name: &delivery.client_name,
-            group_name: &delivery.group_name,
-            // The list is what this email's one-click stops, named as recipients know it.
+            // The footer and the list name the sender as recipients know it.
+            sender_name: names.user,
+            client_name: names.client,
+            group_name: names.group,
+            // The list is what this email's one-click stops.
             list_id: ListId::stopped_by_one_click(
                 profile.settings.one_click_level,
                 &delivery.sender,
-                &profile.recipient_names(),
+                &names,
                 &self.domain(),
             ),
         })
