@@ -6,12 +6,12 @@
 //! opt-out), plus the manage page and the window of "I changed my mind".
 
 use crate::campaigns::app_sending_to;
-use crate::helpers::{Backend, TestApp, csrf_on, signed_in, spawn_app, texts};
+use crate::helpers::{Backend, TestApp, csrf_on, input_value, signed_in, spawn_app, texts};
 use crate::on_both_backends;
 use crate::seed;
 use crate::smtp::SmtpServer;
 use diesel::prelude::*;
-use optouts::db::schema::{consent_events, contacts, opt_outs, users};
+use optouts::db::schema::{consent_events, opt_outs};
 use optouts::domain::MessageId;
 
 const NINA: &str = "nina.patel@acme.example";
@@ -61,16 +61,6 @@ fn opt_in_events(app: &TestApp, email: &str) -> i64 {
         .unwrap()
 }
 
-fn contact_of(app: &TestApp, owner: &str, email: &str) -> i64 {
-    contacts::table
-        .inner_join(users::table)
-        .filter(users::email.eq(owner))
-        .filter(contacts::email.eq(email))
-        .select(contacts::id)
-        .first(&mut *app.conn())
-        .unwrap()
-}
-
 /// A staff member opts a contact of `owner` out by hand, through the dropdown's form.
 async fn staff_opt_out(
     app: &TestApp,
@@ -79,7 +69,7 @@ async fn staff_opt_out(
     email: &str,
     level: &str,
 ) {
-    let contact = contact_of(app, owner, email);
+    let contact = app.contact_id(owner, email);
     let token = csrf_on(app, staff, &format!("/contacts/{contact}")).await;
     let response = app
         .post_form_with(
@@ -89,17 +79,6 @@ async fn staff_opt_out(
         )
         .await;
     assert_eq!(response.status(), 303, "{level}-level opt-out by hand");
-}
-
-/// The value of the hidden input `name` on a page.
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let document = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse(&format!(r#"input[name="{name}"]"#)).unwrap();
-    document
-        .select(&selector)
-        .next()
-        .and_then(|input| input.value().attr("value"))
-        .map(str::to_owned)
 }
 
 /// Defect 1: any campaign's link, for its whole life, with `level=group` and no cookie,
@@ -182,7 +161,7 @@ async fn an_admins_opt_in_request_names_the_group_wide_scope_and_who_asks(backen
     };
     let grace = signed_in(&app, GRACE).await;
     staff_opt_out(&app, &grace, NINA, PAT, "group").await;
-    let contact = contact_of(&app, NINA, PAT);
+    let contact = app.contact_id(NINA, PAT);
     let token = csrf_on(&app, &grace, &format!("/contacts/{contact}")).await;
     let response = app
         .post_form_with(
@@ -221,7 +200,8 @@ async fn an_admins_opt_in_request_names_the_group_wide_scope_and_who_asks(backen
         texts(&html, ".pc-sender"),
         ["Grace Hopper asked, for Nina Patel."]
     );
-    let lift = hidden(&html, "lift").expect("the page signs the list it shows");
+    let lift =
+        input_value(&html, r#"input[name="lift"]"#).expect("the page signs the list it shows");
     let html = app
         .post_form(&path, &[("lift", &lift)])
         .await
@@ -330,7 +310,7 @@ async fn the_manage_page_shows_what_is_stopped_and_resumes_only_the_recipients_o
         texts(&html, ".pc-stopped-item form button"),
         ["Resume emails from Nina Patel"]
     );
-    let resume = hidden(&html, "lift").unwrap();
+    let resume = input_value(&html, r#"input[name="lift"]"#).unwrap();
     let resumed = app
         .post_form_with(&bare, &format!("{path}/resume"), &[("lift", &resume)])
         .await;
@@ -374,7 +354,7 @@ async fn the_opt_in_item_stays_after_an_admins_opt_out(backend: Backend) {
     app.load_demo();
     let grace = signed_in(&app, GRACE).await;
     staff_opt_out(&app, &grace, NINA, PAT, "group").await;
-    let contact = contact_of(&app, NINA, PAT);
+    let contact = app.contact_id(NINA, PAT);
     for who in [GRACE, CARL, NINA] {
         let client = signed_in(&app, who).await;
         let page = app
@@ -406,7 +386,7 @@ async fn undo_lifts_only_the_row_its_act_made_and_only_for_a_while(backend: Back
         .text()
         .await
         .unwrap();
-    let undo = hidden(&first, "undo").expect("an undo button");
+    let undo = input_value(&first, r#"input[name="undo"]"#).expect("an undo button");
     let undone = app
         .post_form_with(&bare, &format!("{path}/undo"), &[("undo", &undo)])
         .await;
@@ -438,7 +418,7 @@ async fn undo_lifts_only_the_row_its_act_made_and_only_for_a_while(backend: Back
         .select(opt_outs::id)
         .first(&mut *app.conn())
         .unwrap();
-    assert!(hidden(&second, "undo").is_some());
+    assert!(input_value(&second, r#"input[name="undo"]"#).is_some());
     let expired = app.config.signing_keys.lift_token(
         id,
         optouts::tokens::LiftAct::Undo,

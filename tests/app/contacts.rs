@@ -32,17 +32,6 @@ async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
     response.text().await.unwrap()
 }
 
-fn contact_id(app: &TestApp, owner_email: &str, email: &str) -> i64 {
-    use optouts::db::schema::users;
-    contacts::table
-        .inner_join(users::table)
-        .filter(users::email.eq(owner_email))
-        .filter(contacts::email.eq(email))
-        .select(contacts::id)
-        .first(&mut *app.conn())
-        .unwrap_or_else(|e| panic!("{owner_email} has no contact {email}: {e}"))
-}
-
 fn count_opt_outs(app: &TestApp) -> i64 {
     opt_outs::table
         .count()
@@ -106,7 +95,7 @@ async fn each_role_sees_its_own_contacts(backend: Backend) {
     }
     // A user never sees a colleague's contact, not even by id.
     let nina = signed_in(&app, NINA).await;
-    let omars = contact_id(&app, OMAR, "siobhan.obrien@example.ie");
+    let omars = app.contact_id(OMAR, "siobhan.obrien@example.ie");
     assert_eq!(
         app.get_with(&nina, &format!("/contacts/{omars}"))
             .await
@@ -158,7 +147,7 @@ async fn cascade_strikes_contacts_through_for_every_sender_below(backend: Backen
     // A group admin opts out an Events contact at group level: it shows in Newsletters too.
     let grace = signed_in(&app, GRACE).await;
     let target = "jane+news@example.com";
-    let evas_jane = contact_id(&app, EVA, target);
+    let evas_jane = app.contact_id(EVA, target);
     assert_eq!(
         opt_out(&app, &grace, evas_jane, "group", "asked by phone")
             .await
@@ -171,7 +160,7 @@ async fn cascade_strikes_contacts_through_for_every_sender_below(backend: Backen
     }
     // A client-level opt-out at Events applies to every Events user, nobody else.
     let sam = signed_in(&app, "sam.oconnor@acme.example").await;
-    let evas_renee = contact_id(&app, EVA, "renee.darc@example.fr");
+    let evas_renee = app.contact_id(EVA, "renee.darc@example.fr");
     assert_eq!(
         opt_out(&app, &grace, evas_renee, "client", "")
             .await
@@ -265,9 +254,9 @@ async fn rights_table_over_http(backend: Backend) {
         return;
     };
     let address = "yamada@example.jp";
-    let ninas = contact_id(&app, NINA, address);
-    let omars = contact_id(&app, OMAR, address);
-    let evas = contact_id(&app, EVA, address);
+    let ninas = app.contact_id(NINA, address);
+    let omars = app.contact_id(OMAR, address);
+    let evas = app.contact_id(EVA, address);
     // (who, contact, level, expected status)
     let cases: &[(&str, i64, &str, u16)] = &[
         (NINA, ninas, "user", 303),
@@ -313,7 +302,7 @@ async fn rights_table_over_http(backend: Backend) {
         &carl,
         &format!(
             "/contacts/{}/opt-out",
-            contact_id(&app, NINA, "siobhan.obrien@example.ie")
+            app.contact_id(NINA, "siobhan.obrien@example.ie")
         ),
     )
     .await;
@@ -354,8 +343,8 @@ async fn refusals_change_nothing(backend: Backend) {
     };
     let (opt_outs_before, events_before) = (count_opt_outs(&app), count_events(&app));
     let nina = signed_in(&app, NINA).await;
-    let ninas = contact_id(&app, NINA, "yamada@example.jp");
-    let omars = contact_id(&app, OMAR, "yamada@example.jp");
+    let ninas = app.contact_id(NINA, "yamada@example.jp");
+    let omars = app.contact_id(OMAR, "yamada@example.jp");
     assert_eq!(opt_out(&app, &nina, ninas, "group", "").await.status(), 403);
     assert_eq!(opt_out(&app, &nina, omars, "user", "").await.status(), 404);
     assert_eq!(
@@ -403,7 +392,7 @@ async fn concurrent_identical_opt_outs_make_one_row_and_one_event(backend: Backe
         return;
     };
     let grace = signed_in(&app, GRACE).await;
-    let contact = contact_id(&app, NINA, "yamada@example.jp");
+    let contact = app.contact_id(NINA, "yamada@example.jp");
     let token = csrf_token_in(&page(&app, &grace, "/contacts").await);
     let (opt_outs_before, events_before) = (count_opt_outs(&app), count_events(&app));
     let path = format!("/contacts/{contact}/opt-out");
@@ -497,7 +486,7 @@ async fn detail_explains_the_suppression_and_shows_the_history(backend: Backend)
     };
     let nina = signed_in(&app, NINA).await;
     let grace = signed_in(&app, GRACE).await;
-    let contact = contact_id(&app, NINA, "yamada@example.jp");
+    let contact = app.contact_id(NINA, "yamada@example.jp");
     // Nina opts out at user level with a note; then Grace at group level.
     let response = opt_out(
         &app,
@@ -566,7 +555,7 @@ async fn detail_explains_the_suppression_and_shows_the_history(backend: Backend)
     // No menu item can widen a group-level opt-out.
     assert!(texts(&html, ".contact-card .menu a").is_empty());
     // A recipient-made opt-out reads as such.
-    let siobhan = contact_id(&app, NINA, "siobhan.obrien@example.ie");
+    let siobhan = app.contact_id(NINA, "siobhan.obrien@example.ie");
     let html = page(&app, &nina, &format!("/contacts/{siobhan}")).await;
     assert!(texts(&html, ".reasons li")[0].contains("Preference Center · by The recipient"));
 }

@@ -6,7 +6,7 @@ use crate::helpers::{Backend, TestApp, csrf_token_in, input_value, location, sig
 use crate::on_both_backends;
 use crate::smtp::SmtpServer;
 use diesel::prelude::*;
-use optouts::db::schema::{consent_events, contacts, messages, opt_outs, users};
+use optouts::db::schema::{consent_events, messages, opt_outs, users};
 
 const NINA: &str = "nina.patel@acme.example";
 const SASHA: &str = "sasha.support@optouts.example";
@@ -25,16 +25,6 @@ on_both_backends!(
     opt_in_requests_are_limited_and_expire,
     support_lifts_only_with_complete_written_consent,
 );
-
-fn contact_of(app: &TestApp, owner: &str, email: &str) -> i64 {
-    contacts::table
-        .inner_join(users::table)
-        .filter(users::email.eq(owner))
-        .filter(contacts::email.eq(email))
-        .select(contacts::id)
-        .first(&mut *app.conn())
-        .unwrap()
-}
 
 fn active_levels(app: &TestApp, email: &str) -> Vec<String> {
     let mut levels: Vec<String> = opt_outs::table
@@ -58,7 +48,7 @@ async fn contact_page(app: &TestApp, client: &reqwest::Client, id: i64) -> Strin
 /// so that all three levels block Nina.
 async fn block_zoe_everywhere(app: &TestApp) {
     let grace = signed_in(app, "grace.hopper@acme.example").await;
-    let contact = contact_of(app, NINA, ZOE);
+    let contact = app.contact_id(NINA, ZOE);
     let token = csrf_token_in(&contact_page(app, &grace, contact).await);
     for level in ["group", "user"] {
         let response = app
@@ -71,7 +61,7 @@ async fn block_zoe_everywhere(app: &TestApp) {
         assert_eq!(response.status(), 303);
     }
     // Another user's user-level opt-out: not Nina's to lift.
-    let omar = contact_of(app, "omar.haddad@acme.example", ZOE);
+    let omar = app.contact_id("omar.haddad@acme.example", ZOE);
     let response = app
         .post_form_with(
             &grace,
@@ -107,7 +97,7 @@ async fn an_opt_in_request_lifts_exactly_what_it_shows(backend: Backend) {
         ["client", "group", "user", "user"]
     );
     let nina = signed_in(&app, NINA).await;
-    let contact = contact_of(&app, NINA, ZOE);
+    let contact = app.contact_id(NINA, ZOE);
 
     // The menu offers "Opt in"; it sends a request, it does not opt anyone in.
     let page = contact_page(&app, &nina, contact).await;
@@ -248,7 +238,7 @@ async fn opt_in_requests_are_limited_and_expire(backend: Backend) {
         return;
     };
     let nina = signed_in(&app, NINA).await;
-    let contact = contact_of(&app, NINA, ZOE);
+    let contact = app.contact_id(NINA, ZOE);
     assert_eq!(request_opt_in(&app, &nina, contact).await.status(), 303);
     let second = request_opt_in(&app, &nina, contact).await;
     assert_eq!(second.status(), 429);
@@ -267,9 +257,9 @@ async fn opt_in_requests_are_limited_and_expire(backend: Backend) {
     assert_eq!(queued, 1, "at most one per contact and sender in 30 days");
 
     // Not opted out: nothing to ask. Someone else's contact: 404.
-    let pat = contact_of(&app, NINA, "o'brien@example.ie");
+    let pat = app.contact_id(NINA, "o'brien@example.ie");
     assert_eq!(request_opt_in(&app, &nina, pat).await.status(), 400);
-    let omars = contact_of(&app, "omar.haddad@acme.example", ZOE);
+    let omars = app.contact_id("omar.haddad@acme.example", ZOE);
     let token = csrf_token_in(&contact_page(&app, &nina, contact).await);
     let response = app
         .post_form_with(
@@ -447,7 +437,7 @@ async fn support_lifts_only_with_complete_written_consent(backend: Backend) {
     assert_eq!(evidence["written_consent"]["reference"], "TICKET-4711");
     assert_eq!(evidence["written_consent"]["received_on"], "2026-11-20");
     // Support cannot opt anyone out.
-    let contact = contact_of(&app, NINA, "o'brien@example.ie");
+    let contact = app.contact_id(NINA, "o'brien@example.ie");
     let response = app
         .post_form_with(
             &sasha,

@@ -296,6 +296,19 @@ impl TestApp {
         csrf_token_in(&page)
     }
 
+    /// The id of `owner`'s contact with address `email`.
+    pub fn contact_id(&self, owner: &str, email: &str) -> i64 {
+        use diesel::prelude::*;
+        use optouts::db::schema::{contacts, users};
+        contacts::table
+            .inner_join(users::table)
+            .filter(users::email.eq(owner))
+            .filter(contacts::email.eq(email))
+            .select(contacts::id)
+            .first(&mut *self.conn())
+            .unwrap_or_else(|e| panic!("{owner} has no contact {email}: {e}"))
+    }
+
     pub fn conn(&self) -> db::PooledConnection {
         self.pool.get().unwrap()
     }
