@@ -323,8 +323,25 @@ async fn recipient_links_refuse_hostile_bodies(backend: Backend) {
         hostile("missing fields", FORM, "", 400),
         hostile("a level instead of the signed id", FORM, "level=group", 400),
         hostile("a forged id", FORM, "undo=eyJhbGciOiJIUzI1NiJ9.e30.x", 400),
+        hostile(
+            "its id in the resume form's field",
+            FORM,
+            format!("lift={undo}"),
+            400,
+        ),
     ]);
     send_all(&app, &bare, &format!("{unsubscribe}/undo"), cases).await;
+
+    // "Resume" on the manage page: the same checks; its own field holding the undo's signed
+    // id (another act) is refused too.
+    let mut cases = common_cases(FORM_LIMIT);
+    cases.retain(|c| !c.what.contains("multipart"));
+    cases.extend([
+        hostile("missing fields", FORM, "", 400),
+        hostile("a level instead of the signed id", FORM, "level=group", 400),
+        hostile("an undo's id", FORM, format!("lift={undo}"), 400),
+    ]);
+    send_all(&app, &bare, &format!("{unsubscribe}/resume"), cases).await;
 
     // Opting back in (the form holds no fields).
     let opt_in = format!(
