@@ -455,6 +455,26 @@ fn settings_cases(world: &World) -> Vec<Case> {
             )
             .expect(move |actor| rules::settings(actor, in_group, 303)),
         );
+        let mut group_wide = vec![
+            ("override_group", "on"),
+            ("level_user", "on"),
+            ("one_click_level", "group"),
+        ];
+        if !client.is_empty() {
+            group_wide.push(("client", &client));
+        }
+        let is_group_defaults = client.is_empty();
+        cases.push(
+            Case::post(
+                "/admin/settings/preference-center",
+                "/admin/settings/preference-center".into(),
+                format!("{label}, one-click at group level"),
+                &group_wide,
+            )
+            .expect(move |actor| {
+                rules::settings_group_one_click(actor, is_group_defaults, in_group)
+            }),
+        );
     }
     cases
 }

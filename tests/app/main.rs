@@ -25,4 +25,5 @@ mod opt_out_batch;
 mod outbox;
 mod pages;
 mod preference_center;
+mod settings;
 mod suppression;
