@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::contacts::when;
 use super::csrf::tokens_match;
 use super::errors::AppError;
+use super::evidence::{ConsentLines, written_consent_lines};
 use super::keyset;
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
@@ -84,7 +85,10 @@ pub struct RowView {
     pub scope: String,
     pub source: String,
     pub campaign: String,
+    /// The reason; for a lifted row, its evidence when that is not written consent.
     pub reason: String,
+    /// For a lifted row: support's written consent, field by field.
+    pub consent: Option<ConsentLines>,
     pub when: String,
     pub by: String,
 }
@@ -257,7 +261,7 @@ async fn list(
                 )
             })
             .collect(),
-        rows: page.iter().map(row_view).collect(),
+        rows: page.iter().map(|row| row_view(row, lifted)).collect(),
         count: count_text(count),
         lifted,
         next_cursor,
@@ -282,7 +286,12 @@ fn count_text(count: Option<i64>) -> String {
     }
 }
 
-fn row_view(row: &ActivityRow) -> RowView {
+/// A row of the page. Lifted rows carry the event's evidence where active ones carry the
+/// reason: only there can written consent be.
+fn row_view(row: &ActivityRow, lifted: bool) -> RowView {
+    let consent = lifted
+        .then(|| written_consent_lines(&row.source, row.reason.as_deref()))
+        .flatten();
     RowView {
         email: row.email.clone(),
         level: row.level.label(),
@@ -290,7 +299,11 @@ fn row_view(row: &ActivityRow) -> RowView {
         source: Source::from_stored(&row.source)
             .map_or_else(|| row.source.clone(), |s| s.label().to_owned()),
         campaign: row.campaign_name.clone().unwrap_or_default(),
-        reason: row.reason.clone().unwrap_or_default(),
+        reason: match consent {
+            Some(_) => String::new(),
+            None => row.reason.clone().unwrap_or_default(),
+        },
+        consent,
         when: when(&row.created_at),
         by: row
             .actor_name
@@ -366,7 +379,12 @@ async fn export_csv(
                     ));
                 }
             };
-            let chunk = export::csv_chunk(&rows, cursor.first)
+            let write = if lifted {
+                export::lifted_csv_chunk
+            } else {
+                export::csv_chunk
+            };
+            let chunk = write(&rows, cursor.first)
                 .map(web::Bytes::from)
                 .map_err(|e| actix_web::Error::from(AppError::internal(e)));
             let next = Cursor {

@@ -6,21 +6,20 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::contacts::when;
 use super::csrf::ProtectedForm;
 use super::errors::AppError;
+use super::evidence::{ConsentLines, written_consent_lines};
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::{consent_events, opt_outs};
+use crate::domain::consent::{ConsentFields, WrittenConsent};
 use crate::domain::{EmailAddress, EventKind, OptOutId, Source, rights};
 
 const HISTORY_LIMIT: i64 = 200;
-const MAX_FIELD_CHARS: usize = 200;
-const MAX_CONSENT_TEXT_CHARS: usize = 5000;
 
 #[derive(Deserialize)]
 pub struct SupportQuery {
@@ -45,6 +44,9 @@ pub struct EventRow {
     pub level: String,
     pub source: String,
     pub by: String,
+    /// Support's written consent, field by field, when the event lifted on it.
+    pub consent: Option<ConsentLines>,
+    /// Any other evidence, as it was kept.
     pub evidence: String,
 }
 
@@ -55,6 +57,17 @@ pub struct ConsentForm {
     pub received_on: String,
     pub reference: String,
     pub text: String,
+}
+
+impl ConsentForm {
+    fn fields(&self) -> ConsentFields<'_> {
+        ConsentFields {
+            given_by: &self.given_by,
+            received_on: &self.received_on,
+            reference: &self.reference,
+            text: &self.text,
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -158,7 +171,7 @@ async fn render(
         .collect();
     page.events = history
         .iter()
-        .map(|(event, group, evidence)| EventRow {
+        .map(|(event, group)| EventRow {
             when: when(&event.created_at),
             group: group.clone(),
             what: EventKind::from_stored(&event.kind)
@@ -177,56 +190,11 @@ async fn render(
                     "system" => "The system".to_owned(),
                     other => other.to_owned(),
                 }),
-            evidence: evidence.clone().unwrap_or_default(),
+            consent: written_consent_lines(&event.source, event.evidence.as_deref()),
+            evidence: event.evidence.clone().unwrap_or_default(),
         })
         .collect();
     Ok(page)
-}
-
-/// The written consent, checked field by field; the message says what is missing.
-fn evidence(form: &ConsentForm) -> Result<String, String> {
-    let fields = [
-        ("who gave the consent", &form.given_by, MAX_FIELD_CHARS),
-        ("the date the consent was received", &form.received_on, 10),
-        (
-            "a reference (ticket or letter number)",
-            &form.reference,
-            MAX_FIELD_CHARS,
-        ),
-        (
-            "the text of the consent",
-            &form.text,
-            MAX_CONSENT_TEXT_CHARS,
-        ),
-    ];
-    for (label, value, max) in fields {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(format!("Nothing was changed: enter {label}."));
-        }
-        if value.chars().count() > max {
-            return Err(format!("Nothing was changed: {label} is too long."));
-        }
-    }
-    let received =
-        NaiveDate::parse_from_str(form.received_on.trim(), "%Y-%m-%d").map_err(|_| {
-            "Nothing was changed: the date the consent was received must look like 2026-11-26."
-                .to_owned()
-        })?;
-    if received > chrono::Utc::now().date_naive() {
-        return Err(
-            "Nothing was changed: the consent cannot have been received in the future.".to_owned(),
-        );
-    }
-    Ok(serde_json::json!({
-        "written_consent": {
-            "given_by": form.given_by.trim(),
-            "received_on": received.to_string(),
-            "reference": form.reference.trim(),
-            "text": form.text.trim(),
-        }
-    })
-    .to_string())
 }
 
 #[post("/support/opt-in")]
@@ -259,10 +227,10 @@ async fn opt_in(
     let checked = if ticked.is_empty() {
         Err("Nothing was changed: tick the opt-outs to lift.".to_owned())
     } else {
-        evidence(&consent)
+        WrittenConsent::from_fields(&consent.fields(), chrono::Utc::now().date_naive())
     };
     let evidence_json = match checked {
-        Ok(json) => json,
+        Ok(written) => written.to_evidence(),
         Err(message) => {
             let page = render(
                 &state,

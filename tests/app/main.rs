@@ -26,4 +26,5 @@ mod outbox;
 mod pages;
 mod preference_center;
 mod settings;
+mod support;
 mod suppression;
