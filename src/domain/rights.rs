@@ -182,6 +182,13 @@ pub fn may_lift_on_written_consent(person: &Person) -> bool {
     person.role == Role::Support
 }
 
+/// Who may be named as having asked support to lift an opt-out of `group` (and so hears
+/// back when it is done): staff of that group, whatever their role, as the help article
+/// tells every user to forward written consent to support. Support staff belong to no group.
+pub fn may_ask_support_to_lift(asker: &Person, group: GroupId) -> bool {
+    asker.role != Role::Support && asker.group_id == Some(group)
+}
+
 /// Adding contacts: anyone who sends (contacts belong to a sender).
 pub fn may_add_contacts(person: &Person) -> bool {
     person.as_sender().is_some()
@@ -559,6 +566,19 @@ mod tests {
         for who in [user(), client_admin(), group_admin()] {
             assert!(!may_lift_on_written_consent(&who));
         }
+    }
+
+    #[test]
+    fn staff_of_the_group_may_ask_support_to_lift() {
+        for who in [user(), client_admin(), group_admin()] {
+            assert!(may_ask_support_to_lift(&who, GROUP), "{:?}", who.role);
+            assert!(
+                !may_ask_support_to_lift(&who, OTHER_GROUP),
+                "{:?}",
+                who.role
+            );
+        }
+        assert!(!may_ask_support_to_lift(&support(), GROUP));
     }
 
     #[test]

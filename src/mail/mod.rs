@@ -6,6 +6,7 @@ pub mod confirmation_email;
 pub mod dkim;
 pub mod opt_in_request_email;
 mod parts;
+pub mod support_lift_notice_email;
 pub mod transport;
 mod url;
 pub mod worker;

@@ -81,6 +81,7 @@ fn row_view(entry: &LogEntry) -> LogRowView {
             "campaign" => "Campaign",
             "opt_out_confirmation" => "Opt-out confirmation",
             "opt_in_request" => "Opt-in request",
+            "support_lift_notice" => "Support: opted back in",
             _ => "Email",
         },
         recipient: entry.to_email.clone(),

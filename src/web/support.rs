@@ -15,9 +15,10 @@ use super::evidence::{ConsentLines, written_consent_lines};
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
-use crate::db::{consent_events, opt_outs};
-use crate::domain::consent::{ConsentFields, WrittenConsent};
-use crate::domain::{EmailAddress, EventKind, OptOutId, Source, rights};
+use crate::db::accounts::{self, StaffUser};
+use crate::db::{consent_events, opt_outs, support_lifts};
+use crate::domain::consent::{AskedBy, ConsentFields, WrittenConsent};
+use crate::domain::{EmailAddress, EventKind, GroupId, OptOutId, Source, rights};
 
 const HISTORY_LIMIT: i64 = 200;
 
@@ -25,6 +26,7 @@ const HISTORY_LIMIT: i64 = 200;
 pub struct SupportQuery {
     q: Option<String>,
     done: Option<usize>,
+    notified: Option<String>,
 }
 
 pub struct OptOutRow {
@@ -57,6 +59,8 @@ pub struct ConsentForm {
     pub received_on: String,
     pub reference: String,
     pub text: String,
+    /// The staff member who asked for it, optional.
+    pub asked_by: String,
 }
 
 impl ConsentForm {
@@ -100,8 +104,13 @@ async fn support_search(
     require_support(&signed_in)?;
     let notice = query.done.map(|n| {
         format!(
-            "Opted back in: {n} opt-out{} lifted, with the written consent recorded.",
-            if n == 1 { "" } else { "s" }
+            "Opted back in: {n} opt-out{} lifted, with the written consent recorded.{}",
+            if n == 1 { "" } else { "s" },
+            if query.notified.is_some() {
+                " The staff member who asked gets an email saying what was lifted."
+            } else {
+                ""
+            }
         )
     });
     render(
@@ -222,15 +231,12 @@ async fn opt_in(
         received_on: field("consent_received_on"),
         reference: field("consent_reference"),
         text: field("consent_text"),
+        asked_by: field("asked_by"),
     };
     let email = EmailAddress::parse(&address).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let checked = if ticked.is_empty() {
-        Err("Nothing was changed: tick the opt-outs to lift.".to_owned())
-    } else {
-        WrittenConsent::from_fields(&consent.fields(), chrono::Utc::now().date_naive())
-    };
-    let evidence_json = match checked {
-        Ok(written) => written.to_evidence(),
+    let ids: Vec<OptOutId> = ticked.iter().copied().map(OptOutId).collect();
+    let checked = match checked_request(&state, &email, &ids, &consent).await? {
+        Ok(checked) => checked,
         Err(message) => {
             let page = render(
                 &state,
@@ -248,21 +254,118 @@ async fn opt_in(
         }
     };
     let support_user = signed_in.user_id();
-    let ids: Vec<OptOutId> = ticked.into_iter().map(OptOutId).collect();
     let target = email.clone();
+    let notified = checked.asker.is_some();
     let lifted = state
         .db(move |conn| {
-            opt_outs::lift_on_written_consent(conn, &target, &ids, support_user, &evidence_json)
+            support_lifts::lift_and_notify(
+                conn,
+                &target,
+                &ids,
+                support_user,
+                &checked.consent,
+                checked.asker.as_ref(),
+            )
         })
-        .await?;
-    tracing::info!(support = %support_user, recipient_domain = %email.domain(), lifted, "opted in on written consent");
+        .await?
+        .len();
+    tracing::info!(support = %support_user, recipient_domain = %email.domain(), lifted, notified, "opted in on written consent");
     let location = format!(
-        "/support?q={}&done={lifted}",
-        url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>()
+        "/support?q={}&done={lifted}{}",
+        url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>(),
+        if notified && lifted > 0 {
+            "&notified=1"
+        } else {
+            ""
+        }
     );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish())
+}
+
+/// A lift request that passed every check: the consent, and who asked (if anyone).
+struct CheckedRequest {
+    consent: WrittenConsent,
+    asker: Option<StaffUser>,
+}
+
+/// Checks the form before anything changes; the error (shown with 422) says what is wrong.
+async fn checked_request(
+    state: &AppState,
+    email: &EmailAddress,
+    ticked: &[OptOutId],
+    form: &ConsentForm,
+) -> Result<Result<CheckedRequest, String>, AppError> {
+    if ticked.is_empty() {
+        return Ok(Err(
+            "Nothing was changed: tick the opt-outs to lift.".to_owned()
+        ));
+    }
+    let mut consent =
+        match WrittenConsent::from_fields(&form.fields(), chrono::Utc::now().date_naive()) {
+            Ok(consent) => consent,
+            Err(message) => return Ok(Err(message)),
+        };
+    let asker = match asking_staff(state, email, ticked, form.asked_by.trim()).await? {
+        Ok(asker) => asker,
+        Err(message) => return Ok(Err(message)),
+    };
+    // The evidence records who asked, as they were named then.
+    consent.asked_by = asker.as_ref().map(|user| AskedBy {
+        name: user.display_name.clone(),
+        email: user.email.clone(),
+    });
+    Ok(Ok(CheckedRequest { consent, asker }))
+}
+
+/// The staff member named in "Asked by", when one is: an account that may ask for every
+/// ticked opt-out (staff of its group). Empty: nobody asked.
+async fn asking_staff(
+    state: &AppState,
+    email: &EmailAddress,
+    ticked: &[OptOutId],
+    asked_by: &str,
+) -> Result<Result<Option<StaffUser>, String>, AppError> {
+    if asked_by.is_empty() {
+        return Ok(Ok(None));
+    }
+    let asker_email = match EmailAddress::parse(asked_by) {
+        Ok(asker_email) => asker_email,
+        Err(invalid) => {
+            return Ok(Err(format!(
+                "Nothing was changed: “Asked by” must be a staff email address. {invalid}"
+            )));
+        }
+    };
+    let shown = EmailAddress::to_unicode_display(asker_email.as_str());
+    let (address, ticked) = (email.as_str().to_owned(), ticked.to_vec());
+    let (asker, groups) = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            let groups: Vec<(GroupId, String)> = opt_outs::everywhere(conn, &address)?
+                .into_iter()
+                .filter(|o| ticked.contains(&o.opt_out.id))
+                .map(|o| (o.opt_out.group_id, o.group_name))
+                .collect();
+            Ok((accounts::find_user_by_email(conn, &asker_email)?, groups))
+        })
+        .await?;
+    let Some(asker) = asker else {
+        return Ok(Err(format!(
+            "Nothing was changed: no staff account has the address {shown} (“Asked by”)."
+        )));
+    };
+    let person = asker.person();
+    if let Some((_, group)) = groups
+        .iter()
+        .find(|(group, _)| !rights::may_ask_support_to_lift(&person, *group))
+    {
+        return Ok(Err(format!(
+            "Nothing was changed: {shown} (“Asked by”) is not staff of {group}, the group of \
+             the opt-outs ticked."
+        )));
+    }
+    Ok(Ok(Some(asker)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
