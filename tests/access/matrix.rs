@@ -286,14 +286,32 @@ fn campaign_cases(world: &World) -> Vec<Case> {
                 format!("{owner:?}'s draft, {owner:?}'s contact"),
                 &[("contact", &contact)],
             )
+            .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(303))),
+        );
+        // Before the send below: the question, then a send without the confirmation.
+        cases.push(
+            Case::get(
+                "/campaigns/{id}/send",
+                format!("/campaigns/{ready}/send"),
+                format!("{owner:?}'s draft with a recipient"),
+            )
             .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(200))),
         );
         cases.push(
             Case::post(
                 "/campaigns/{id}/send",
                 format!("/campaigns/{ready}/send"),
-                format!("{owner:?}'s draft with a recipient"),
+                format!("{owner:?}'s draft with a recipient, not confirmed"),
                 &[],
+            )
+            .expect(move |actor| rules::campaign_change(actor, owner, Expect::OkUnchanged(422))),
+        );
+        cases.push(
+            Case::post(
+                "/campaigns/{id}/send",
+                format!("/campaigns/{ready}/send"),
+                format!("{owner:?}'s draft with a recipient"),
+                &[("confirm", "1")],
             )
             .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(303))),
         );
@@ -308,7 +326,7 @@ fn campaign_cases(world: &World) -> Vec<Case> {
             "Nina's draft, Eva's contact",
             &[("contact", &evas_contact)],
         )
-        .expect(|actor| rules::campaign_change(actor, Owner::Nina, Expect::OkUnchanged(200))),
+        .expect(|actor| rules::campaign_change(actor, Owner::Nina, Expect::OkUnchanged(303))),
     );
     cases
 }

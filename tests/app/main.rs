@@ -14,6 +14,7 @@ mod smtp;
 
 mod activity;
 mod auth;
+mod campaign_pages;
 mod cli;
 mod contacts;
 mod database;
