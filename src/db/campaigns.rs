@@ -195,14 +195,14 @@ pub fn add_matching(
     campaign: &Campaign,
     search: &str,
 ) -> QueryResult<Added> {
-    let pattern = super::contacts::like_pattern(search);
+    let (address, name) = super::contacts::search_patterns(search);
     let matching: Vec<i64> = contacts::table
         .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
         .filter(
             contacts::email
-                .like(pattern.clone())
+                .like(address)
                 .escape('\\')
-                .or(lower(contacts::name).like(pattern).escape('\\')),
+                .or(lower(contacts::name).like(name).escape('\\')),
         )
         .select(contacts::id)
         .load(conn)?;

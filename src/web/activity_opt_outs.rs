@@ -21,7 +21,7 @@ use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::accounts::{self, Client, Group};
 use crate::db::activity::{self, ActivityFilter, ActivityRow, ActivityScope};
-use crate::domain::{ClientId, Level, OptOutId, Person, Role, Source, UserId};
+use crate::domain::{ClientId, EmailAddress, Level, OptOutId, Person, Role, Source, UserId};
 use crate::{export, import};
 
 const PAGE_SIZE: usize = 50;
@@ -174,15 +174,13 @@ fn filter_of(query: &ListQuery) -> Result<ActivityFilter, AppError> {
         from,
         until,
         // No address is longer than 254 characters: a longer "prefix" matches nothing anyway.
+        // Addresses are stored with ASCII domains: `zoe@müller` searches `zoe@xn--mller-kva`.
         address_prefix: query
             .q
             .as_deref()
             .map(|q| {
-                q.trim()
-                    .chars()
-                    .take(254)
-                    .collect::<String>()
-                    .to_lowercase()
+                let q: String = q.trim().chars().take(254).collect();
+                EmailAddress::search_in_stored_form(&q).to_lowercase()
             })
             .filter(|q| !q.is_empty()),
     })
@@ -293,7 +291,7 @@ fn row_view(row: &ActivityRow, lifted: bool) -> RowView {
         .then(|| written_consent_lines(&row.source, row.reason.as_deref()))
         .flatten();
     RowView {
-        email: row.email.clone(),
+        email: EmailAddress::to_unicode_display(&row.email),
         level: row.level.label(),
         scope: row.scope_name.clone(),
         source: Source::from_stored(&row.source)

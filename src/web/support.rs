@@ -79,7 +79,10 @@ impl ConsentForm {
 pub struct SupportPage {
     chrome: Chrome,
     search: String,
+    /// The address found, as stored (the form sends it back).
     address: Option<String>,
+    /// The same address as people write it (an internationalised domain in Unicode).
+    address_shown: String,
     opt_outs: Vec<OptOutRow>,
     events: Vec<EventRow>,
     consent: ConsentForm,
@@ -139,6 +142,7 @@ async fn render(
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Support),
         search: search.clone(),
         address: None,
+        address_shown: String::new(),
         opt_outs: Vec::new(),
         events: Vec::new(),
         consent,
@@ -164,6 +168,7 @@ async fn render(
             ))
         })
         .await?;
+    page.address_shown = EmailAddress::to_unicode_display(email.as_str());
     page.address = Some(email.into_string());
     page.opt_outs = active
         .iter()

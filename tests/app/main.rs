@@ -20,6 +20,7 @@ mod contacts;
 mod database;
 mod delivery;
 mod health;
+mod international_domains;
 mod one_click_burst;
 mod opt_in;
 mod opt_out_batch;

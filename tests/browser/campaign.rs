@@ -11,7 +11,8 @@ const RENEE: &str = "renee.darc@example.fr";
 /// Opted out at group level.
 const SIOBHAN: &str = "siobhan.obrien@example.ie";
 /// Opted out of Newsletters, Nina's client.
-const ZOE: &str = "zoe@xn--mller-kva.example";
+/// Stored as zoe@xn--mller-kva.example; staff pages show the domain in Unicode.
+const ZOE: &str = "zoe@müller.example";
 /// Opted out of nothing.
 const PAT: &str = "o'brien@example.ie";
 

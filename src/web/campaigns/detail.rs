@@ -14,7 +14,7 @@ use crate::db::contacts::{self, Contact};
 use crate::db::messages::{self, StatusCounts};
 use crate::db::opt_outs;
 use crate::domain::rights::ContactsVisible;
-use crate::domain::{CampaignId, ContactId, Level};
+use crate::domain::{CampaignId, ContactId, EmailAddress, Level};
 use crate::web::contacts::{badge, when};
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
@@ -145,7 +145,10 @@ async fn suppressed_dialog(
             let emails = contacts::emails(conn, &ids)?;
             let mut blocked: Vec<(String, String)> = suppressed
                 .iter()
-                .filter_map(|(id, level)| Some((emails.get(id)?.clone(), badge(*level))))
+                .filter_map(|(id, level)| {
+                    let email = EmailAddress::to_unicode_display(emails.get(id)?);
+                    Some((email, badge(*level)))
+                })
                 .collect();
             blocked.sort();
             Ok((added.len(), blocked))
@@ -270,7 +273,7 @@ fn recipient_view(recipient: &Recipient, is_draft: bool, live: Option<Level>) ->
         (false, None, None) => "Not sent".to_owned(),
     };
     RecipientView {
-        email: recipient.email.clone(),
+        email: EmailAddress::to_unicode_display(&recipient.email),
         name: recipient.name.clone(),
         badge: level.map(badge),
         state,
@@ -290,7 +293,7 @@ fn message_state(status: &str) -> &'static str {
 fn picker_row(contact: &Contact, level: Option<Level>, already_added: bool) -> PickerRow {
     PickerRow {
         id: contact.id.0,
-        email: contact.email.clone(),
+        email: EmailAddress::to_unicode_display(&contact.email),
         name: contact.name.clone(),
         badge: level.map(badge),
         already_added,
