@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::db::activity::ActivityRow;
+use crate::domain::consent::WrittenConsent;
 
 pub const HEADER: [&str; 8] = [
     "address",
@@ -16,6 +17,24 @@ pub const HEADER: [&str; 8] = [
     "reason",
     "created_at",
     "by",
+];
+
+/// The lifted opt-outs (from the event log): the same columns, the evidence where the reason
+/// was, when each was lifted, and support's written consent in columns of its own.
+pub const LIFTED_HEADER: [&str; 13] = [
+    "address",
+    "level",
+    "scope",
+    "source",
+    "campaign",
+    "evidence",
+    "lifted_at",
+    "by",
+    "given_by",
+    "received_on",
+    "reference",
+    "consent_text",
+    "asked_by",
 ];
 
 /// Cells starting with `=`, `+`, `-`, `@` (or a tab or carriage return, which some programs
@@ -35,25 +54,67 @@ pub fn csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<
     }
     let mut created = String::with_capacity(20);
     for row in rows {
-        created.clear();
-        write_timestamp(&mut created, row.created_at);
-        let cells = [
-            row.email.as_str(),
-            row.level.as_str(),
-            row.scope_name.as_str(),
-            row.source.as_str(),
-            row.campaign_name.as_deref().unwrap_or(""),
-            row.reason.as_deref().unwrap_or(""),
-            created.as_str(),
-            row.actor_name.as_deref().unwrap_or("recipient"),
-        ];
-        // Field by field, so a cell is copied only when it needs neutralising.
-        for cell in cells {
-            writer.write_field(neutralise(cell).as_bytes())?;
-        }
-        writer.write_record(None::<&[u8]>)?;
+        write_row(&mut writer, &mut created, row, row.reason.as_deref(), &[])?;
     }
     writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
+}
+
+/// Lifted rows as CSV bytes, under [`LIFTED_HEADER`]: written consent in its own columns
+/// (never as JSON), other evidence as it was kept.
+pub fn lifted_csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
+    if with_header {
+        writer.write_record(LIFTED_HEADER)?;
+    }
+    let mut created = String::with_capacity(20);
+    for row in rows {
+        // A lifted row's `reason` holds the event's evidence.
+        let evidence = row.reason.as_deref();
+        match WrittenConsent::of_event(&row.source, evidence) {
+            Some(consent) => {
+                let received_on = consent.received_on.to_string();
+                let asked_by = consent.asked_by_line().unwrap_or_default();
+                let cells = [
+                    consent.given_by.as_str(),
+                    received_on.as_str(),
+                    consent.reference.as_str(),
+                    consent.text.as_str(),
+                    asked_by.as_str(),
+                ];
+                write_row(&mut writer, &mut created, row, None, &cells)?;
+            }
+            None => write_row(&mut writer, &mut created, row, evidence, &[""; 5])?,
+        }
+    }
+    writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
+}
+
+/// One record: the row's columns with `note` in the reason's place, then `extra` cells.
+/// Field by field, so a cell is copied only when it needs neutralising.
+fn write_row(
+    writer: &mut csv::Writer<Vec<u8>>,
+    created: &mut String,
+    row: &ActivityRow,
+    note: Option<&str>,
+    extra: &[&str],
+) -> anyhow::Result<()> {
+    created.clear();
+    write_timestamp(created, row.created_at);
+    let cells = [
+        row.email.as_str(),
+        row.level.as_str(),
+        row.scope_name.as_str(),
+        row.source.as_str(),
+        row.campaign_name.as_deref().unwrap_or(""),
+        note.unwrap_or(""),
+        created.as_str(),
+        row.actor_name.as_deref().unwrap_or("recipient"),
+    ];
+    for cell in cells.iter().chain(extra) {
+        writer.write_field(neutralise(cell).as_bytes())?;
+    }
+    writer.write_record(None::<&[u8]>)?;
+    Ok(())
 }
 
 /// `2026-11-26T09:30:00Z` (UTC, whole seconds). Written by hand: chrono's `format` parses its

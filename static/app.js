@@ -9,5 +9,11 @@ document.querySelectorAll("dialog[data-modal][open]").forEach(function (dialog) 
   dialog.showModal();
   dialog.addEventListener("close", function () {
     if (backdrop) { backdrop.remove(); }
+    // The address named the dialog (?added=...); once it is closed, the address names the
+    // page alone, so a reload does not open it again.
+    var page = dialog.querySelector("form[method=get]");
+    if (page && window.history.replaceState) {
+      window.history.replaceState(null, "", page.getAttribute("action"));
+    }
   });
 });

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{clients, groups, users};
 use super::{DbConnection, now};
-use crate::domain::{ClientId, EmailAddress, GroupId, Role, UserId};
+use crate::domain::{ClientId, EmailAddress, GroupId, Person, Role, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -39,6 +39,18 @@ pub struct StaffAccount {
     pub user: StaffUser,
     pub group_name: Option<String>,
     pub client_name: Option<String>,
+}
+
+impl StaffUser {
+    /// The login as the rights functions see a person.
+    pub fn person(&self) -> Person {
+        Person {
+            id: self.id,
+            role: self.role,
+            group_id: self.group_id,
+            client_id: self.client_id,
+        }
+    }
 }
 
 pub struct NewStaffUser<'a> {

@@ -174,12 +174,12 @@ pub fn page(
         .map(|rows| rows.into_iter().map(Campaign::from).collect())
 }
 
-/// Adds the owner's chosen contacts (others' ids are ignored); returns the ids added now.
+/// Adds the owner's chosen contacts (others' ids are ignored); returns those added now.
 pub fn add_recipients(
     conn: &mut DbConnection,
     campaign: &Campaign,
     contact_ids: &[ContactId],
-) -> QueryResult<Vec<ContactId>> {
+) -> QueryResult<Added> {
     let ids: Vec<i64> = contact_ids.iter().map(|c| c.0).collect();
     let owned: Vec<i64> = contacts::table
         .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
@@ -194,26 +194,27 @@ pub fn add_matching(
     conn: &mut DbConnection,
     campaign: &Campaign,
     search: &str,
-) -> QueryResult<Vec<ContactId>> {
-    let pattern = super::contacts::like_pattern(search);
+) -> QueryResult<Added> {
+    let (address, name) = super::contacts::search_patterns(search);
     let matching: Vec<i64> = contacts::table
         .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
         .filter(
             contacts::email
-                .like(pattern.clone())
+                .like(address)
                 .escape('\\')
-                .or(lower(contacts::name).like(pattern).escape('\\')),
+                .or(lower(contacts::name).like(name).escape('\\')),
         )
         .select(contacts::id)
         .load(conn)?;
     insert_recipients(conn, campaign.id, matching)
 }
 
+/// Adds the contacts not on the list yet, all with one `added_at`: the batch's name.
 fn insert_recipients(
     conn: &mut DbConnection,
     campaign: CampaignId,
     contact_ids: Vec<i64>,
-) -> QueryResult<Vec<ContactId>> {
+) -> QueryResult<Added> {
     write_transaction(conn, |conn| {
         let at = now();
         let mut added = Vec::new();
@@ -235,8 +236,18 @@ fn insert_recipients(
                 added.push(ContactId(contact));
             }
         }
-        Ok(added)
+        Ok(Added {
+            contacts: added,
+            at,
+        })
     })
+}
+
+/// The contacts one submission added, and when (their shared `added_at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    pub contacts: Vec<ContactId>,
+    pub at: NaiveDateTime,
 }
 
 /// A recipient row on the campaign page.
@@ -303,6 +314,41 @@ pub fn count_recipients(conn: &mut DbConnection, campaign: CampaignId) -> QueryR
         .filter(campaign_recipients::campaign_id.eq(campaign.0))
         .count()
         .get_result(conn)
+}
+
+/// How many of the campaign's recipients an active opt-out blocks for its sender right now:
+/// what a send would skip if it ran now (it checks again when it runs).
+pub fn count_suppressed_now(conn: &mut DbConnection, campaign: &Campaign) -> QueryResult<i64> {
+    let sender = campaign.owner;
+    let blocking = opt_outs::table
+        .filter(opt_outs::email.eq(contacts::email))
+        .filter(opt_outs::group_id.eq(sender.group_id.0))
+        .filter(super::opt_outs::blocks_mail_from(
+            sender.group_id.0,
+            sender.client_id.0,
+            sender.user_id.0,
+        ));
+    campaign_recipients::table
+        .inner_join(contacts::table)
+        .filter(campaign_recipients::campaign_id.eq(campaign.id.0))
+        .filter(exists(blocking))
+        .count()
+        .get_result(conn)
+}
+
+/// The contacts added to the campaign in one submission: every row of one add shares its
+/// `added_at` (see [`insert_recipients`]), which names the batch in the page's address.
+pub fn added_at(
+    conn: &mut DbConnection,
+    campaign: CampaignId,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<ContactId>> {
+    campaign_recipients::table
+        .filter(campaign_recipients::campaign_id.eq(campaign.0))
+        .filter(campaign_recipients::added_at.eq(at))
+        .select(campaign_recipients::contact_id)
+        .load::<i64>(conn)
+        .map(|ids| ids.into_iter().map(ContactId).collect())
 }
 
 /// What a send did.

@@ -93,6 +93,9 @@ pub struct EventRecord {
     pub actor_name: Option<String>,
     pub campaign_name: Option<String>,
     pub reason: Option<String>,
+    /// What the event keeps as proof: support's written consent (read it with
+    /// `WrittenConsent::from_evidence`), an import's file name, …
+    pub evidence: Option<String>,
     pub created_at: NaiveDateTime,
 }
 
@@ -103,6 +106,7 @@ type EventRow = (
     Option<i64>,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -120,6 +124,7 @@ fn event_from_row(row: EventRow) -> QueryResult<EventRecord> {
         actor_name,
         campaign_name,
         reason,
+        evidence,
         created_at,
     ) = row;
     let scope = match (level, scope_id) {
@@ -140,6 +145,7 @@ fn event_from_row(row: EventRow) -> QueryResult<EventRecord> {
         actor_name,
         campaign_name,
         reason,
+        evidence,
         created_at,
     })
 }
@@ -184,6 +190,7 @@ pub fn history_for(
             users::display_name.nullable(),
             campaigns::name.nullable(),
             consent_events::reason,
+            consent_events::evidence,
             consent_events::created_at,
         ))
         .load::<EventRow>(conn)?
@@ -233,7 +240,7 @@ pub fn everywhere_for(
     conn: &mut DbConnection,
     email: &str,
     limit: i64,
-) -> QueryResult<Vec<(EventRecord, String, Option<String>)>> {
+) -> QueryResult<Vec<(EventRecord, String)>> {
     use super::schema::groups;
     consent_events::table
         .inner_join(groups::table)
@@ -253,13 +260,13 @@ pub fn everywhere_for(
                 users::display_name.nullable(),
                 campaigns::name.nullable(),
                 consent_events::reason,
+                consent_events::evidence,
                 consent_events::created_at,
             ),
             groups::name,
-            consent_events::evidence,
         ))
-        .load::<(EventRow, String, Option<String>)>(conn)?
+        .load::<(EventRow, String)>(conn)?
         .into_iter()
-        .map(|(row, group, evidence)| Ok((event_from_row(row)?, group, evidence)))
+        .map(|(row, group)| Ok((event_from_row(row)?, group)))
         .collect()
 }

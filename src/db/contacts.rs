@@ -142,12 +142,12 @@ pub fn page(
         ContactsVisible::Nothing => return Ok(Vec::new()),
     };
     if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = like_pattern(term);
+        let (address, name) = search_patterns(term);
         query = query.filter(
             contacts::email
-                .like(pattern.clone())
+                .like(address)
                 .escape('\\')
-                .or(lower(contacts::name).like(pattern).escape('\\')),
+                .or(lower(contacts::name).like(name).escape('\\')),
         );
     }
     if let Some(after) = after {
@@ -162,6 +162,13 @@ pub fn page(
         .limit(limit)
         .load::<ContactRow>(conn)
         .map(|rows| rows.into_iter().map(Contact::from).collect())
+}
+
+/// LIKE patterns for a search typed by staff: for the address (stored with an ASCII domain,
+/// so `müller` looks for `xn--mller-kva`) and for the name (as typed).
+pub fn search_patterns(term: &str) -> (String, String) {
+    let address = EmailAddress::search_in_stored_form(term);
+    (like_pattern(&address), like_pattern(term))
 }
 
 /// A case-insensitive "contains" pattern for LIKE on lower-cased columns.

@@ -660,3 +660,72 @@ pub fn queue_opt_in_request(
         .get_result::<i64>(conn)
         .map(MessageId)
 }
+
+pub const KIND_SUPPORT_LIFT_NOTICE: &str = "support_lift_notice";
+
+/// Queues support's notice to the staff member who asked it to lift opt-outs: to them, in
+/// their group (and client, so their client's admins see it in the delivery log). It has no
+/// sender and no campaign: it is the platform writing to its own user.
+pub fn queue_support_lift_notice(
+    conn: &mut DbConnection,
+    group: GroupId,
+    client: Option<ClientId>,
+    to_email: &str,
+    payload: &str,
+) -> QueryResult<MessageId> {
+    let at = now();
+    diesel::insert_into(messages::table)
+        .values((
+            messages::kind.eq(KIND_SUPPORT_LIFT_NOTICE),
+            messages::group_id.eq(group.0),
+            messages::client_id.eq(client.map(|c| c.0)),
+            messages::to_email.eq(to_email),
+            messages::payload.eq(Some(payload)),
+            messages::status.eq("queued"),
+            messages::next_attempt_at.eq(at),
+            messages::created_at.eq(at),
+            messages::updated_at.eq(at),
+        ))
+        .returning(messages::id)
+        .get_result::<i64>(conn)
+        .map(MessageId)
+}
+
+/// A claimed notice to a staff member: what the worker needs to build and send it.
+#[derive(Debug, Clone)]
+pub struct StaffNotice {
+    pub id: MessageId,
+    pub to_email: String,
+    pub attempts: i32,
+    /// With the id, what makes its Message-ID unique and stable (as for [`Delivery`]).
+    pub queued_at: NaiveDateTime,
+    pub payload: Option<String>,
+}
+
+/// The claimed notice, if this worker still holds it. [`load_claimed`] does not find notices:
+/// it joins the sender and campaign, which a notice has not.
+pub fn load_claimed_notice(
+    conn: &mut DbConnection,
+    id: MessageId,
+    worker: &str,
+) -> QueryResult<Option<StaffNotice>> {
+    held(id, worker)
+        .filter(messages::kind.eq(KIND_SUPPORT_LIFT_NOTICE))
+        .select((
+            messages::to_email,
+            messages::attempts,
+            messages::created_at,
+            messages::payload,
+        ))
+        .first::<(String, i32, NaiveDateTime, Option<String>)>(conn)
+        .optional()
+        .map(|row| {
+            row.map(|(to_email, attempts, queued_at, payload)| StaffNotice {
+                id,
+                to_email,
+                attempts,
+                queued_at,
+                payload,
+            })
+        })
+}

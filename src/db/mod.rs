@@ -23,6 +23,7 @@ pub mod preference_settings;
 pub mod revoked_sessions;
 pub mod sender_profile;
 pub mod sender_profile_cache;
+pub mod support_lifts;
 pub mod unsubscribes;
 
 pub use connection::{DbConnection, write_transaction};

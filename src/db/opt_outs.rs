@@ -241,7 +241,7 @@ pub fn applying_to(
 /// An opt-out at any of the three scopes a sender sits in: its group, its client, itself.
 /// (auto_type keeps it a concrete, cacheable query type.)
 #[diesel::dsl::auto_type(no_type_alias)]
-fn blocks_mail_from(group: i64, client: i64, user: i64) -> _ {
+pub(super) fn blocks_mail_from(group: i64, client: i64, user: i64) -> _ {
     (opt_outs::level
         .eq("group")
         .and(opt_outs::scope_id.eq(group)))

@@ -66,6 +66,59 @@ impl EmailAddress {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// How staff pages and staff emails show a stored address: an internationalised domain
+    /// in Unicode (`zoe@müller.example` for `zoe@xn--mller-kva.example`), as people write it.
+    /// Only for reading: forms, links, exports and the database keep the ASCII form. A domain
+    /// that does not decode is shown as stored.
+    pub fn to_unicode_display(stored: &str) -> String {
+        match stored.rsplit_once('@') {
+            Some((local, domain)) if has_ascii_compatible_label(domain) => {
+                match idna::domain_to_unicode(domain) {
+                    (unicode, Ok(())) => format!("{local}@{unicode}"),
+                    (_, Err(_)) => stored.to_owned(),
+                }
+            }
+            _ => stored.to_owned(),
+        }
+    }
+
+    /// A staff search in the form addresses are stored, so `müller` finds
+    /// `zoe@xn--mller-kva.example`: the domain part (after the last `@`), or the whole text
+    /// when it looks like a domain, converted to ASCII when it is not. Anything else (an ASCII
+    /// search, a name) is returned as typed. Punycode does not keep substrings, so part of an
+    /// internationalised label (`mül`) finds nothing; the whole label does.
+    pub fn search_in_stored_form(query: &str) -> String {
+        let query = query.trim();
+        if query.is_ascii() {
+            return query.to_owned();
+        }
+        match query.rsplit_once('@') {
+            Some((local, domain)) => match ascii_domain(domain) {
+                Some(domain) => format!("{local}@{domain}"),
+                None => query.to_owned(),
+            },
+            None => ascii_domain(query).unwrap_or_else(|| query.to_owned()),
+        }
+    }
+}
+
+/// `xn--…`: a label IDNA turned into ASCII.
+fn has_ascii_compatible_label(domain: &str) -> bool {
+    domain.split('.').any(|label| label.starts_with("xn--"))
+}
+
+/// Text that looks like (part of) a domain, in ASCII; None when it does not look like one
+/// (spaces, punctuation) or IDNA refuses it.
+fn ascii_domain(text: &str) -> Option<String> {
+    let looks_like_domain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    if !looks_like_domain {
+        return None;
+    }
+    idna::domain_to_ascii(text).ok().filter(|a| !a.is_empty())
 }
 
 fn parse_local_part(local: &str) -> Result<String, InvalidEmail> {
@@ -152,6 +205,35 @@ mod tests {
     fn converts_international_domains_to_ascii() {
         assert_eq!(ok("zoë@Müller.example"), "zoë@xn--mller-kva.example");
         assert_eq!(ok("info@bücher.de"), ok("INFO@xn--bcher-kva.de"));
+    }
+
+    #[test]
+    fn staff_see_international_domains_in_unicode() {
+        let show = EmailAddress::to_unicode_display;
+        assert_eq!(show("zoe@xn--mller-kva.example"), "zoe@müller.example");
+        assert_eq!(show("zoë@xn--bcher-kva.de"), "zoë@bücher.de");
+        assert_eq!(show("jane+news@example.com"), "jane+news@example.com");
+        // Stored forms that do not decode are shown as they are, never dropped.
+        assert_eq!(show("a@xn--.example"), "a@xn--.example");
+        assert_eq!(show("not an address"), "not an address");
+        let stored = ok("Zoë@Müller.example");
+        assert_eq!(show(&stored), "zoë@müller.example");
+    }
+
+    #[test]
+    fn searches_reach_the_stored_ascii_form() {
+        let search = EmailAddress::search_in_stored_form;
+        assert_eq!(search("müller"), "xn--mller-kva");
+        assert_eq!(search(" Müller.example "), "xn--mller-kva.example");
+        assert_eq!(search("zoe@müller.example"), "zoe@xn--mller-kva.example");
+        assert_eq!(search("zoë@müller"), "zoë@xn--mller-kva");
+        // ASCII searches (including the stored form itself) and names stay as typed.
+        assert_eq!(search("xn--mller"), "xn--mller");
+        assert_eq!(search("Zoë Müller"), "Zoë Müller");
+        assert_eq!(search("zoë@"), "zoë@");
+        let stored = ok("zoe@müller.example");
+        assert!(stored.contains(&search("müller")));
+        assert!(stored.contains(&search("zoe@müller.example")));
     }
 
     #[test]

@@ -142,6 +142,36 @@ pub fn may_edit_preference_settings(
     }
 }
 
+/// The one-click level a settings row may set (`client` None: the group defaults). One-click
+/// from a client's mail may stop at most that client: a group-wide level there would suppress
+/// the address for every other client of the group, whose admins never chose it. So only the
+/// group defaults say "group", and only a group admin sets them. Whether the person may edit
+/// the row at all is [`may_edit_preference_settings`].
+pub fn may_set_one_click_level(person: &Person, client: Option<ClientId>, level: Level) -> Access {
+    match (level, client, person.role) {
+        (Level::User | Level::Client, _, _) => Access::Allowed,
+        (Level::Group, Some(_), _) => Access::Forbidden(
+            "One-click unsubscribe from a client's emails cannot opt out of the whole group: \
+             choose user or client level here. Only the group defaults, set by a group admin, \
+             can make it group-wide.",
+        ),
+        (Level::Group, None, Role::GroupAdmin) => Access::Allowed,
+        (Level::Group, None, _) => Access::Forbidden(
+            "Only a group admin can make one-click unsubscribe opt out of the whole group, in \
+             the group defaults.",
+        ),
+    }
+}
+
+/// The one-click levels a settings form offers: those [`may_set_one_click_level`] allows,
+/// narrowest first (as the form lists levels).
+pub fn one_click_levels(person: &Person, client: Option<ClientId>) -> Vec<Level> {
+    [Level::User, Level::Client, Level::Group]
+        .into_iter()
+        .filter(|level| may_set_one_click_level(person, client, *level) == Access::Allowed)
+        .collect()
+}
+
 /// Sending an opt-in request for a contact of `owner`: the owner, or an admin whose client or
 /// group holds the contact (the request says who asks). Support looks but does not ask.
 pub fn may_request_opt_in(person: &Person, owner: &Sender) -> Access {
@@ -159,6 +189,13 @@ pub fn may_request_opt_in(person: &Person, owner: &Sender) -> Access {
 /// Lifting an opt-out from the back end, on written consent: support only.
 pub fn may_lift_on_written_consent(person: &Person) -> bool {
     person.role == Role::Support
+}
+
+/// Who may be named as having asked support to lift an opt-out of `group` (and so hears
+/// back when it is done): staff of that group, whatever their role, as the help article
+/// tells every user to forward written consent to support. Support staff belong to no group.
+pub fn may_ask_support_to_lift(asker: &Person, group: GroupId) -> bool {
+    asker.role != Role::Support && asker.group_id == Some(group)
 }
 
 /// Adding contacts: anyone who sends (contacts belong to a sender).
@@ -509,11 +546,62 @@ mod tests {
     }
 
     #[test]
+    fn only_the_group_defaults_make_one_click_group_wide() {
+        // A client override: user or client level, whoever edits it.
+        for who in [client_admin(), group_admin()] {
+            for level in [Level::User, Level::Client] {
+                assert!(allowed(may_set_one_click_level(
+                    &who,
+                    Some(NEWSLETTERS),
+                    level
+                )));
+            }
+            assert!(matches!(
+                may_set_one_click_level(&who, Some(NEWSLETTERS), Level::Group),
+                Access::Forbidden(_)
+            ));
+            assert_eq!(
+                one_click_levels(&who, Some(NEWSLETTERS)),
+                [Level::User, Level::Client]
+            );
+        }
+        // The group defaults: group level by a group admin only.
+        assert!(allowed(may_set_one_click_level(
+            &group_admin(),
+            None,
+            Level::Group
+        )));
+        assert_eq!(
+            one_click_levels(&group_admin(), None),
+            [Level::User, Level::Client, Level::Group]
+        );
+        for who in [client_admin(), user(), support()] {
+            assert!(matches!(
+                may_set_one_click_level(&who, None, Level::Group),
+                Access::Forbidden(_)
+            ));
+        }
+    }
+
+    #[test]
     fn opt_in_on_written_consent_is_for_support_only() {
         assert!(may_lift_on_written_consent(&support()));
         for who in [user(), client_admin(), group_admin()] {
             assert!(!may_lift_on_written_consent(&who));
         }
+    }
+
+    #[test]
+    fn staff_of_the_group_may_ask_support_to_lift() {
+        for who in [user(), client_admin(), group_admin()] {
+            assert!(may_ask_support_to_lift(&who, GROUP), "{:?}", who.role);
+            assert!(
+                !may_ask_support_to_lift(&who, OTHER_GROUP),
+                "{:?}",
+                who.role
+            );
+        }
+        assert!(!may_ask_support_to_lift(&support(), GROUP));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod dkim;
 pub mod list_id;
 pub mod opt_in_request_email;
 mod parts;
+pub mod support_lift_notice_email;
 pub mod transport;
 mod url;
 pub mod worker;

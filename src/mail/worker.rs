@@ -141,7 +141,9 @@ impl DeliveryWorker {
             })
             .await?;
         let Some(delivery) = delivery else {
-            return Ok(()); // no longer ours: the claim expired (it is queued again or taken over)
+            // A notice to staff (no sender, no campaign), or no longer ours: the claim
+            // expired (it is queued again or taken over).
+            return self.deliver_notice(id).await;
         };
         // Campaign email is checked once more; a confirmation of an opt-out must still go.
         let is_campaign = delivery.kind == messages::KIND_CAMPAIGN;
@@ -154,7 +156,37 @@ impl DeliveryWorker {
         }
         let (profile, asker) = self.names_for(&delivery).await?;
         let email = self.build(&delivery, &profile, asker.as_ref())?;
-        let domain = recipient_domain(&delivery.to_email).to_owned();
+        self.send_and_record(id, delivery.attempts, &delivery.to_email, email)
+            .await
+    }
+
+    /// A notice to a staff member, if this worker holds one under `id`. It is not marketing:
+    /// no suppression check, whatever opt-outs name the staff member's address.
+    async fn deliver_notice(&self, id: MessageId) -> anyhow::Result<()> {
+        let name = self.name.clone();
+        let notice = self
+            .db(move |conn| messages::load_claimed_notice(conn, id, &name))
+            .await?;
+        let Some(notice) = notice else {
+            return Ok(()); // no longer ours
+        };
+        let mut email = self.build_support_lift_notice(&notice)?;
+        if let Some(dkim) = &self.dkim {
+            email.sign(dkim);
+        }
+        self.send_and_record(id, notice.attempts, &notice.to_email, email)
+            .await
+    }
+
+    /// Sends and marks the message: sent, queued again after a back-off, or failed.
+    async fn send_and_record(
+        &self,
+        id: MessageId,
+        attempts: i32,
+        to_email: &str,
+        email: lettre::Message,
+    ) -> anyhow::Result<()> {
+        let domain = recipient_domain(to_email).to_owned();
         let outcome = self.mailer.send(email).await;
         let name = self.name.clone();
         match outcome {
@@ -163,17 +195,15 @@ impl DeliveryWorker {
                     .await?;
                 tracing::info!(message = %id, recipient_domain = %domain, "sent");
             }
-            Err(SendFailure::Transient(error))
-                if delivery.attempts < self.config.delivery.max_attempts =>
-            {
-                let wait = backoff(&self.config, delivery.attempts);
+            Err(SendFailure::Transient(error)) if attempts < self.config.delivery.max_attempts => {
+                let wait = backoff(&self.config, attempts);
                 let next = now() + chrono::Duration::from_std(wait)?;
-                tracing::warn!(message = %id, recipient_domain = %domain, attempt = delivery.attempts, retry_in = ?wait, error = %error, "send failed; will retry");
+                tracing::warn!(message = %id, recipient_domain = %domain, attempt = attempts, retry_in = ?wait, error = %error, "send failed; will retry");
                 self.db(move |conn| messages::schedule_retry(conn, id, &name, next, &error))
                     .await?;
             }
             Err(SendFailure::Transient(error) | SendFailure::Permanent(error)) => {
-                tracing::warn!(message = %id, recipient_domain = %domain, attempt = delivery.attempts, error = %error, "send failed for good");
+                tracing::warn!(message = %id, recipient_domain = %domain, attempt = attempts, error = %error, "send failed for good");
                 self.db(move |conn| messages::mark_failed(conn, id, &name, &error))
                     .await?;
             }
@@ -245,10 +275,14 @@ impl DeliveryWorker {
     /// can be recognised downstream; the queueing time keeps it unique across databases that
     /// reuse ids under one host name.
     fn message_id(&self, delivery: &Delivery) -> String {
+        self.stable_message_id(delivery.id, delivery.queued_at)
+    }
+
+    fn stable_message_id(&self, id: MessageId, queued_at: chrono::NaiveDateTime) -> String {
         format!(
             "<m{}.{}@{}>",
-            delivery.id,
-            delivery.queued_at.format("%Y%m%d%H%M%S%6f"),
+            id,
+            queued_at.format("%Y%m%d%H%M%S%6f"),
             self.domain()
         )
     }
@@ -322,6 +356,24 @@ impl DeliveryWorker {
             opt_in_url: &opt_in_url,
             message_id: self.message_id(delivery),
         })
+    }
+
+    /// From support, on the platform's own domain (the one in its links and Message-IDs).
+    fn build_support_lift_notice(
+        &self,
+        notice: &messages::StaffNotice,
+    ) -> anyhow::Result<lettre::Message> {
+        let payload: crate::db::support_lifts::LiftNotice =
+            serde_json::from_str(notice.payload.as_deref().unwrap_or_default())?;
+        let from_address = format!("support@{}", self.domain());
+        super::support_lift_notice_email::build(
+            &super::support_lift_notice_email::SupportLiftNoticeEmail {
+                from_address: &from_address,
+                to: &notice.to_email,
+                notice: &payload,
+                message_id: self.stable_message_id(notice.id, notice.queued_at),
+            },
+        )
     }
 
     fn build_campaign(

@@ -13,7 +13,7 @@ use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::messages::{self, LogEntry, LogScope};
-use crate::domain::{MessageId, Person, Role};
+use crate::domain::{EmailAddress, MessageId, Person, Role};
 
 const PAGE_SIZE: usize = 50;
 
@@ -81,9 +81,10 @@ fn row_view(entry: &LogEntry) -> LogRowView {
             "campaign" => "Campaign",
             "opt_out_confirmation" => "Opt-out confirmation",
             "opt_in_request" => "Opt-in request",
+            "support_lift_notice" => "Support: opted back in",
             _ => "Email",
         },
-        recipient: entry.to_email.clone(),
+        recipient: EmailAddress::to_unicode_display(&entry.to_email),
         campaign: entry.campaign_name.clone().unwrap_or_default(),
         status: entry.status.clone(),
         attempts: entry.attempts,

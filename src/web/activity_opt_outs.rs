@@ -14,13 +14,14 @@ use serde::Deserialize;
 use super::contacts::when;
 use super::csrf::tokens_match;
 use super::errors::AppError;
+use super::evidence::{ConsentLines, evidence_lines};
 use super::keyset;
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::accounts::{self, Client, Group};
 use crate::db::activity::{self, ActivityFilter, ActivityRow, ActivityScope};
-use crate::domain::{ClientId, Level, OptOutId, Person, Role, Source, UserId};
+use crate::domain::{ClientId, EmailAddress, Level, OptOutId, Person, Role, Source, UserId};
 use crate::{export, import};
 
 const PAGE_SIZE: usize = 50;
@@ -84,7 +85,10 @@ pub struct RowView {
     pub scope: String,
     pub source: String,
     pub campaign: String,
+    /// The reason; for a lifted row, its evidence when that is not written consent.
     pub reason: String,
+    /// For a lifted row: support's written consent, field by field.
+    pub consent: Option<ConsentLines>,
     pub when: String,
     pub by: String,
 }
@@ -170,15 +174,13 @@ fn filter_of(query: &ListQuery) -> Result<ActivityFilter, AppError> {
         from,
         until,
         // No address is longer than 254 characters: a longer "prefix" matches nothing anyway.
+        // Addresses are stored with ASCII domains: `zoe@müller` searches `zoe@xn--mller-kva`.
         address_prefix: query
             .q
             .as_deref()
             .map(|q| {
-                q.trim()
-                    .chars()
-                    .take(254)
-                    .collect::<String>()
-                    .to_lowercase()
+                let q: String = q.trim().chars().take(254).collect();
+                EmailAddress::search_in_stored_form(&q).to_lowercase()
             })
             .filter(|q| !q.is_empty()),
     })
@@ -257,7 +259,7 @@ async fn list(
                 )
             })
             .collect(),
-        rows: page.iter().map(row_view).collect(),
+        rows: page.iter().map(|row| row_view(row, lifted)).collect(),
         count: count_text(count),
         lifted,
         next_cursor,
@@ -282,15 +284,24 @@ fn count_text(count: Option<i64>) -> String {
     }
 }
 
-fn row_view(row: &ActivityRow) -> RowView {
+/// A row of the page. Lifted rows carry the event's evidence where active ones carry the
+/// reason: only there can written consent be.
+fn row_view(row: &ActivityRow, lifted: bool) -> RowView {
+    let consent = lifted
+        .then(|| evidence_lines(&row.source, row.reason.as_deref()))
+        .flatten();
     RowView {
-        email: row.email.clone(),
+        email: EmailAddress::to_unicode_display(&row.email),
         level: row.level.label(),
         scope: row.scope_name.clone(),
         source: Source::from_stored(&row.source)
             .map_or_else(|| row.source.clone(), |s| s.label().to_owned()),
         campaign: row.campaign_name.clone().unwrap_or_default(),
-        reason: row.reason.clone().unwrap_or_default(),
+        reason: match consent {
+            Some(_) => String::new(),
+            None => row.reason.clone().unwrap_or_default(),
+        },
+        consent,
         when: when(&row.created_at),
         by: row
             .actor_name
@@ -366,7 +377,12 @@ async fn export_csv(
                     ));
                 }
             };
-            let chunk = export::csv_chunk(&rows, cursor.first)
+            let write = if lifted {
+                export::lifted_csv_chunk
+            } else {
+                export::csv_chunk
+            };
+            let chunk = write(&rows, cursor.first)
                 .map(web::Bytes::from)
                 .map_err(|e| actix_web::Error::from(AppError::internal(e)));
             let next = Cursor {

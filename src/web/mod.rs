@@ -11,6 +11,7 @@ pub mod client_address;
 pub mod contacts;
 pub mod csrf;
 pub mod errors;
+pub mod evidence;
 pub mod health;
 pub mod keyset;
 pub mod layout;

@@ -119,13 +119,7 @@ impl SignedIn {
 
     /// The signed-in person as the rights functions see them.
     pub fn person(&self) -> Person {
-        let user = &self.account.user;
-        Person {
-            id: user.id,
-            role: user.role,
-            group_id: user.group_id,
-            client_id: user.client_id,
-        }
+        self.account.user.person()
     }
 }
 

@@ -18,8 +18,9 @@ use super::state::AppState;
 use crate::db::accounts::{self, Client};
 use crate::db::preference_settings;
 use crate::domain::preferences::{self, Overrides, PreferenceSettings};
+use crate::domain::rights::{self, Access};
 use crate::domain::wording::SenderNames;
-use crate::domain::{ClientId, GroupId, Level, Role, rights};
+use crate::domain::{ClientId, GroupId, Level, Role};
 
 #[derive(Deserialize)]
 pub struct SettingsQuery {
@@ -47,6 +48,14 @@ pub struct SettingsPage {
     overriding: bool,
     values: PreferenceSettings,
     levels: Vec<(&'static str, &'static str, bool)>,
+    /// The one-click levels this form may set: (value, label, selected).
+    one_click_levels: Vec<(&'static str, &'static str, bool)>,
+    /// For a client: the group's one-click level (its label), offered to inherit, and whether
+    /// the client inherits it now.
+    one_click_inherit: Option<(&'static str, bool)>,
+    /// What the display name names: the whole group, or this client.
+    display_name_label: &'static str,
+    display_name_hint: String,
     error: Option<String>,
     notice: Option<&'static str>,
     preview_choices: Vec<ChoiceView>,
@@ -109,36 +118,84 @@ async fn show(
 ) -> Result<SettingsPage, AppError> {
     let target = target(&state, &signed_in, query.client).await?;
     let (group, client) = (target.group, target.client.as_ref().map(|c| c.id));
-    let (values, overriding) = state
+    let (group_defaults, client_layer) = state
         .db(move |conn| -> diesel::QueryResult<_> {
             let group_layer =
                 preference_settings::overrides(conn, group, None)?.unwrap_or_default();
-            let mut values = PreferenceSettings::default().with(&group_layer);
-            let mut overriding = false;
-            if let Some(client) = client
-                && let Some(layer) = preference_settings::overrides(conn, group, Some(client))?
-            {
-                values = values.with(&layer);
-                overriding = true;
-            }
-            Ok((values, overriding))
+            let client_layer = match client {
+                Some(client) => preference_settings::overrides(conn, group, Some(client))?,
+                None => None,
+            };
+            Ok((
+                PreferenceSettings::default().with(&group_layer),
+                client_layer,
+            ))
         })
         .await?;
+    let shown = match (client, client_layer) {
+        (None, _) => Shown::group_defaults(group_defaults),
+        (Some(_), layer) => Shown::client(group_defaults, layer.as_ref()),
+    };
     let notice = query
         .saved
         .is_some()
         .then_some("Saved. Recipients see the new settings from now on.");
-    Ok(page(&signed_in, &target, values, overriding, None, notice))
+    Ok(page(&signed_in, &target, shown, None, notice))
+}
+
+/// What the form shows: the settings in force, and for a client what it would inherit.
+struct Shown {
+    values: PreferenceSettings,
+    overriding: bool,
+    /// For a client: the group's one-click level, which it may inherit.
+    group_one_click: Option<Level>,
+    /// The one-click level the row sets itself; None when a client inherits the group's.
+    own_one_click: Option<Level>,
+}
+
+impl Shown {
+    fn group_defaults(values: PreferenceSettings) -> Self {
+        Self {
+            own_one_click: Some(values.one_click_level),
+            values,
+            overriding: true,
+            group_one_click: None,
+        }
+    }
+
+    /// A client's settings: the group's defaults with the client's override on top, if any.
+    fn client(group_defaults: PreferenceSettings, layer: Option<&Overrides>) -> Self {
+        let group_one_click = Some(group_defaults.one_click_level);
+        match layer {
+            Some(layer) => Self {
+                values: group_defaults.with(layer),
+                overriding: true,
+                group_one_click,
+                own_one_click: layer.one_click_level,
+            },
+            None => Self {
+                values: group_defaults,
+                overriding: false,
+                group_one_click,
+                own_one_click: None,
+            },
+        }
+    }
 }
 
 fn page(
     signed_in: &SignedIn,
     target: &Target,
-    values: PreferenceSettings,
-    overriding: bool,
+    shown: Shown,
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> SettingsPage {
+    let Shown {
+        values,
+        overriding,
+        group_one_click,
+        own_one_click,
+    } = shown;
     // The preview names each level as recipients will read it: the name shown for this row
     // stands for its own level only (a client's never for the group).
     let (client_name, group_name) = match &target.client {
@@ -174,6 +231,21 @@ fn page(
         .into_iter()
         .map(|l| (l.as_str(), l.label(), values.levels_offered.contains(&l)))
         .collect();
+    let client = target.client.as_ref().map(|c| c.id);
+    let one_click_levels = rights::one_click_levels(&signed_in.person(), client)
+        .into_iter()
+        .map(|l| (l.as_str(), l.label(), own_one_click == Some(l)))
+        .collect();
+    let (display_name_label, display_name_hint) = match &target.client {
+        None => (
+            "Name of the whole group shown to recipients (covers all its clients)",
+            format!("(empty: {})", target.group_name),
+        ),
+        Some(_) => (
+            "Name of this client shown to recipients",
+            "(optional)".to_owned(),
+        ),
+    };
     SettingsPage {
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Settings),
         client_id: target.client.as_ref().map(|c| c.id.0),
@@ -192,12 +264,16 @@ fn page(
             })
             .collect(),
         can_edit_group: signed_in.account.user.role == Role::GroupAdmin,
-        overriding: target.client.is_none() || overriding,
+        overriding,
         preview_choices: choice_views(&values.levels_offered, None, &names),
         preview_sender: signed_in.account.user.display_name.clone(),
         preview_organisation: organisation,
         values,
         levels,
+        one_click_levels,
+        one_click_inherit: group_one_click.map(|l| (l.label(), own_one_click.is_none())),
+        display_name_label,
+        display_name_hint,
         error,
         notice,
     }
@@ -228,7 +304,9 @@ pub struct SettingsForm {
 }
 
 impl SettingsForm {
-    fn overrides(&self) -> Result<Overrides, AppError> {
+    /// The submitted values. A client's form may leave the one-click level empty: it then
+    /// inherits the group's.
+    fn overrides(&self, for_client: bool) -> Result<Overrides, AppError> {
         let levels = [
             (Level::User, &self.level_user),
             (Level::Client, &self.level_client),
@@ -238,14 +316,18 @@ impl SettingsForm {
         .filter(|(_, ticked)| ticked.is_some())
         .map(|(level, _)| level)
         .collect();
-        let one_click = self
-            .one_click_level
-            .parse()
-            .map_err(|_| AppError::BadRequest("Choose the one-click level.".into()))?;
+        let one_click = match self.one_click_level.as_str() {
+            "" if for_client => None,
+            level => Some(
+                level
+                    .parse()
+                    .map_err(|_| AppError::BadRequest("Choose the one-click level.".into()))?,
+            ),
+        };
         let text = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
         Ok(Overrides {
             levels_offered: Some(levels),
-            one_click_level: Some(one_click),
+            one_click_level: one_click,
             confirmation_email: Some(self.confirmation_email.is_some()),
             ask_reason: Some(self.ask_reason.is_some()),
             display_name: text(&self.display_name),
@@ -269,19 +351,30 @@ async fn save(
         signed_in.user_id(),
     );
     let overriding = client.is_none() || form.override_group.is_some();
-    let values = form.overrides()?;
+    let values = form.overrides(client.is_some())?;
+    // Refused whether or not the client overrides now: nobody's form offers it.
+    if let Some(level) = values.one_click_level {
+        match rights::may_set_one_click_level(&signed_in.person(), client, level) {
+            Access::Allowed => {}
+            Access::Forbidden(reason) => return Err(AppError::Forbidden(reason.to_owned())),
+            Access::NotFound => return Err(AppError::NotFound),
+        }
+    }
     if overriding && let Err(invalid) = preferences::validate(&values) {
-        let shown = PreferenceSettings::default().with(&values);
-        let mut response = page(
-            &signed_in,
-            &target,
-            shown,
-            true,
-            Some(invalid.to_string()),
-            None,
-        )
-        .respond_to(&req)
-        .map_into_boxed_body();
+        let group_defaults = state
+            .db(move |conn| preference_settings::overrides(conn, group, None))
+            .await?
+            .map(|layer| PreferenceSettings::default().with(&layer))
+            .unwrap_or_default();
+        let shown = Shown {
+            values: PreferenceSettings::default().with(&values),
+            overriding: true,
+            group_one_click: client.map(|_| group_defaults.one_click_level),
+            own_one_click: values.one_click_level,
+        };
+        let mut response = page(&signed_in, &target, shown, Some(invalid.to_string()), None)
+            .respond_to(&req)
+            .map_into_boxed_body();
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }

@@ -6,26 +6,27 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::contacts::when;
 use super::csrf::ProtectedForm;
 use super::errors::AppError;
+use super::evidence::{ConsentLines, evidence_lines};
 use super::layout::{Area, Chrome};
 use super::session::SignedIn;
 use super::state::AppState;
-use crate::db::{consent_events, opt_outs};
-use crate::domain::{EmailAddress, EventKind, OptOutId, Source, rights};
+use crate::db::accounts::{self, StaffUser};
+use crate::db::{consent_events, opt_outs, support_lifts};
+use crate::domain::consent::{AskedBy, ConsentFields, WrittenConsent};
+use crate::domain::{EmailAddress, EventKind, GroupId, OptOutId, Source, rights};
 
 const HISTORY_LIMIT: i64 = 200;
-const MAX_FIELD_CHARS: usize = 200;
-const MAX_CONSENT_TEXT_CHARS: usize = 5000;
 
 #[derive(Deserialize)]
 pub struct SupportQuery {
     q: Option<String>,
     done: Option<usize>,
+    notified: Option<String>,
 }
 
 pub struct OptOutRow {
@@ -45,6 +46,9 @@ pub struct EventRow {
     pub level: String,
     pub source: String,
     pub by: String,
+    /// Support's written consent, field by field, when the event lifted on it.
+    pub consent: Option<ConsentLines>,
+    /// Any other evidence, as it was kept.
     pub evidence: String,
 }
 
@@ -55,6 +59,19 @@ pub struct ConsentForm {
     pub received_on: String,
     pub reference: String,
     pub text: String,
+    /// The staff member who asked for it, optional.
+    pub asked_by: String,
+}
+
+impl ConsentForm {
+    fn fields(&self) -> ConsentFields<'_> {
+        ConsentFields {
+            given_by: &self.given_by,
+            received_on: &self.received_on,
+            reference: &self.reference,
+            text: &self.text,
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -62,7 +79,10 @@ pub struct ConsentForm {
 pub struct SupportPage {
     chrome: Chrome,
     search: String,
+    /// The address found, as stored (the form sends it back).
     address: Option<String>,
+    /// The same address as people write it (an internationalised domain in Unicode).
+    address_shown: String,
     opt_outs: Vec<OptOutRow>,
     events: Vec<EventRow>,
     consent: ConsentForm,
@@ -87,8 +107,13 @@ async fn support_search(
     require_support(&signed_in)?;
     let notice = query.done.map(|n| {
         format!(
-            "Opted back in: {n} opt-out{} lifted, with the written consent recorded.",
-            if n == 1 { "" } else { "s" }
+            "Opted back in: {n} opt-out{} lifted, with the written consent recorded.{}",
+            if n == 1 { "" } else { "s" },
+            if query.notified.is_some() {
+                " The staff member who asked gets an email saying what was lifted."
+            } else {
+                ""
+            }
         )
     });
     render(
@@ -117,6 +142,7 @@ async fn render(
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Support),
         search: search.clone(),
         address: None,
+        address_shown: String::new(),
         opt_outs: Vec::new(),
         events: Vec::new(),
         consent,
@@ -142,6 +168,7 @@ async fn render(
             ))
         })
         .await?;
+    page.address_shown = EmailAddress::to_unicode_display(email.as_str());
     page.address = Some(email.into_string());
     page.opt_outs = active
         .iter()
@@ -158,7 +185,7 @@ async fn render(
         .collect();
     page.events = history
         .iter()
-        .map(|(event, group, evidence)| EventRow {
+        .map(|(event, group)| EventRow {
             when: when(&event.created_at),
             group: group.clone(),
             what: EventKind::from_stored(&event.kind)
@@ -177,56 +204,11 @@ async fn render(
                     "system" => "The system".to_owned(),
                     other => other.to_owned(),
                 }),
-            evidence: evidence.clone().unwrap_or_default(),
+            consent: evidence_lines(&event.source, event.evidence.as_deref()),
+            evidence: event.evidence.clone().unwrap_or_default(),
         })
         .collect();
     Ok(page)
-}
-
-/// The written consent, checked field by field; the message says what is missing.
-fn evidence(form: &ConsentForm) -> Result<String, String> {
-    let fields = [
-        ("who gave the consent", &form.given_by, MAX_FIELD_CHARS),
-        ("the date the consent was received", &form.received_on, 10),
-        (
-            "a reference (ticket or letter number)",
-            &form.reference,
-            MAX_FIELD_CHARS,
-        ),
-        (
-            "the text of the consent",
-            &form.text,
-            MAX_CONSENT_TEXT_CHARS,
-        ),
-    ];
-    for (label, value, max) in fields {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(format!("Nothing was changed: enter {label}."));
-        }
-        if value.chars().count() > max {
-            return Err(format!("Nothing was changed: {label} is too long."));
-        }
-    }
-    let received =
-        NaiveDate::parse_from_str(form.received_on.trim(), "%Y-%m-%d").map_err(|_| {
-            "Nothing was changed: the date the consent was received must look like 2026-11-26."
-                .to_owned()
-        })?;
-    if received > chrono::Utc::now().date_naive() {
-        return Err(
-            "Nothing was changed: the consent cannot have been received in the future.".to_owned(),
-        );
-    }
-    Ok(serde_json::json!({
-        "written_consent": {
-            "given_by": form.given_by.trim(),
-            "received_on": received.to_string(),
-            "reference": form.reference.trim(),
-            "text": form.text.trim(),
-        }
-    })
-    .to_string())
 }
 
 #[post("/support/opt-in")]
@@ -254,15 +236,12 @@ async fn opt_in(
         received_on: field("consent_received_on"),
         reference: field("consent_reference"),
         text: field("consent_text"),
+        asked_by: field("asked_by"),
     };
     let email = EmailAddress::parse(&address).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let checked = if ticked.is_empty() {
-        Err("Nothing was changed: tick the opt-outs to lift.".to_owned())
-    } else {
-        evidence(&consent)
-    };
-    let evidence_json = match checked {
-        Ok(json) => json,
+    let ids: Vec<OptOutId> = ticked.iter().copied().map(OptOutId).collect();
+    let checked = match checked_request(&state, &email, &ids, &consent).await? {
+        Ok(checked) => checked,
         Err(message) => {
             let page = render(
                 &state,
@@ -280,21 +259,118 @@ async fn opt_in(
         }
     };
     let support_user = signed_in.user_id();
-    let ids: Vec<OptOutId> = ticked.into_iter().map(OptOutId).collect();
     let target = email.clone();
+    let notified = checked.asker.is_some();
     let lifted = state
         .db(move |conn| {
-            opt_outs::lift_on_written_consent(conn, &target, &ids, support_user, &evidence_json)
+            support_lifts::lift_and_notify(
+                conn,
+                &target,
+                &ids,
+                support_user,
+                &checked.consent,
+                checked.asker.as_ref(),
+            )
         })
-        .await?;
-    tracing::info!(support = %support_user, recipient_domain = %email.domain(), lifted, "opted in on written consent");
+        .await?
+        .len();
+    tracing::info!(support = %support_user, recipient_domain = %email.domain(), lifted, notified, "opted in on written consent");
     let location = format!(
-        "/support?q={}&done={lifted}",
-        url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>()
+        "/support?q={}&done={lifted}{}",
+        url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>(),
+        if notified && lifted > 0 {
+            "&notified=1"
+        } else {
+            ""
+        }
     );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish())
+}
+
+/// A lift request that passed every check: the consent, and who asked (if anyone).
+struct CheckedRequest {
+    consent: WrittenConsent,
+    asker: Option<StaffUser>,
+}
+
+/// Checks the form before anything changes; the error (shown with 422) says what is wrong.
+async fn checked_request(
+    state: &AppState,
+    email: &EmailAddress,
+    ticked: &[OptOutId],
+    form: &ConsentForm,
+) -> Result<Result<CheckedRequest, String>, AppError> {
+    if ticked.is_empty() {
+        return Ok(Err(
+            "Nothing was changed: tick the opt-outs to lift.".to_owned()
+        ));
+    }
+    let mut consent =
+        match WrittenConsent::from_fields(&form.fields(), chrono::Utc::now().date_naive()) {
+            Ok(consent) => consent,
+            Err(message) => return Ok(Err(message)),
+        };
+    let asker = match asking_staff(state, email, ticked, form.asked_by.trim()).await? {
+        Ok(asker) => asker,
+        Err(message) => return Ok(Err(message)),
+    };
+    // The evidence records who asked, as they were named then.
+    consent.asked_by = asker.as_ref().map(|user| AskedBy {
+        name: user.display_name.clone(),
+        email: user.email.clone(),
+    });
+    Ok(Ok(CheckedRequest { consent, asker }))
+}
+
+/// The staff member named in "Asked by", when one is: an account that may ask for every
+/// ticked opt-out (staff of its group). Empty: nobody asked.
+async fn asking_staff(
+    state: &AppState,
+    email: &EmailAddress,
+    ticked: &[OptOutId],
+    asked_by: &str,
+) -> Result<Result<Option<StaffUser>, String>, AppError> {
+    if asked_by.is_empty() {
+        return Ok(Ok(None));
+    }
+    let asker_email = match EmailAddress::parse(asked_by) {
+        Ok(asker_email) => asker_email,
+        Err(invalid) => {
+            return Ok(Err(format!(
+                "Nothing was changed: “Asked by” must be a staff email address. {invalid}"
+            )));
+        }
+    };
+    let shown = EmailAddress::to_unicode_display(asker_email.as_str());
+    let (address, ticked) = (email.as_str().to_owned(), ticked.to_vec());
+    let (asker, groups) = state
+        .db(move |conn| -> diesel::QueryResult<_> {
+            let groups: Vec<(GroupId, String)> = opt_outs::everywhere(conn, &address)?
+                .into_iter()
+                .filter(|o| ticked.contains(&o.opt_out.id))
+                .map(|o| (o.opt_out.group_id, o.group_name))
+                .collect();
+            Ok((accounts::find_user_by_email(conn, &asker_email)?, groups))
+        })
+        .await?;
+    let Some(asker) = asker else {
+        return Ok(Err(format!(
+            "Nothing was changed: no staff account has the address {shown} (“Asked by”)."
+        )));
+    };
+    let person = asker.person();
+    if let Some((_, group)) = groups
+        .iter()
+        .find(|(group, _)| !rights::may_ask_support_to_lift(&person, *group))
+    {
+        return Ok(Err(format!(
+            "Nothing was changed: {shown} (“Asked by”) is not staff of {group}, the group of \
+             the opt-outs ticked."
+        )));
+    }
+    Ok(Ok(Some(asker)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -283,14 +283,32 @@ fn campaign_cases(world: &World) -> Vec<Case> {
                 format!("{owner:?}'s draft, {owner:?}'s contact"),
                 &[("contact", &contact)],
             )
+            .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(303))),
+        );
+        // Before the send below: the question, then a send without the confirmation.
+        cases.push(
+            Case::get(
+                "/campaigns/{id}/send",
+                format!("/campaigns/{ready}/send"),
+                format!("{owner:?}'s draft with a recipient"),
+            )
             .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(200))),
         );
         cases.push(
             Case::post(
                 "/campaigns/{id}/send",
                 format!("/campaigns/{ready}/send"),
-                format!("{owner:?}'s draft with a recipient"),
+                format!("{owner:?}'s draft with a recipient, not confirmed"),
                 &[],
+            )
+            .expect(move |actor| rules::campaign_change(actor, owner, Expect::OkUnchanged(422))),
+        );
+        cases.push(
+            Case::post(
+                "/campaigns/{id}/send",
+                format!("/campaigns/{ready}/send"),
+                format!("{owner:?}'s draft with a recipient"),
+                &[("confirm", "1")],
             )
             .expect(move |actor| rules::campaign_change(actor, owner, Expect::Ok(303))),
         );
@@ -305,7 +323,7 @@ fn campaign_cases(world: &World) -> Vec<Case> {
             "Nina's draft, Eva's contact",
             &[("contact", &evas_contact)],
         )
-        .expect(|actor| rules::campaign_change(actor, Owner::Nina, Expect::OkUnchanged(200))),
+        .expect(|actor| rules::campaign_change(actor, Owner::Nina, Expect::OkUnchanged(303))),
     );
     cases
 }
@@ -451,6 +469,26 @@ fn settings_cases(world: &World) -> Vec<Case> {
                 &form,
             )
             .expect(move |actor| rules::settings(actor, in_group, 303)),
+        );
+        let mut group_wide = vec![
+            ("override_group", "on"),
+            ("level_user", "on"),
+            ("one_click_level", "group"),
+        ];
+        if !client.is_empty() {
+            group_wide.push(("client", &client));
+        }
+        let is_group_defaults = client.is_empty();
+        cases.push(
+            Case::post(
+                "/admin/settings/preference-center",
+                "/admin/settings/preference-center".into(),
+                format!("{label}, one-click at group level"),
+                &group_wide,
+            )
+            .expect(move |actor| {
+                rules::settings_group_one_click(actor, is_group_defaults, in_group)
+            }),
         );
     }
     cases

@@ -159,3 +159,19 @@ pub fn settings(actor: Actor, client_in_group: bool, allowed: u16) -> Expect {
         _ => Expect::NotFound,
     }
 }
+
+/// "one-click level 'group' in settings": a group admin, in the group defaults only. A
+/// client's override never makes one-click group-wide: whoever may edit that override is
+/// refused (a client admin always edits their own client's, whatever the request names).
+pub fn settings_group_one_click(
+    actor: Actor,
+    group_defaults: bool,
+    client_in_group: bool,
+) -> Expect {
+    match actor {
+        Actor::GroupAdmin if group_defaults => Expect::Ok(303),
+        Actor::GroupAdmin if client_in_group => Expect::Forbidden,
+        Actor::ClientAdmin => Expect::Forbidden,
+        _ => Expect::NotFound,
+    }
+}

@@ -199,6 +199,16 @@ async fn an_opt_in_request_lifts_exactly_what_it_shows(backend: Backend) {
     // The history shows every step with its actor.
     let page = contact_page(&app, &nina, contact).await;
     let history = texts(&page, ".history tr.event");
+    // What the recipient was shown reads as lines, not as the stored JSON.
+    assert!(
+        texts(&page, ".history tr.event dd")
+            .contains(&"You will again receive emails from Nina Patel.".to_owned()),
+        "{history:?}"
+    );
+    assert!(
+        !history.iter().any(|e| e.contains("\"shown\"")),
+        "{history:?}"
+    );
     assert!(
         history
             .iter()

@@ -11,7 +11,8 @@ const RENEE: &str = "renee.darc@example.fr";
 /// Opted out at group level.
 const SIOBHAN: &str = "siobhan.obrien@example.ie";
 /// Opted out of Newsletters, Nina's client.
-const ZOE: &str = "zoe@xn--mller-kva.example";
+/// Stored as zoe@xn--mller-kva.example; staff pages show the domain in Unicode.
+const ZOE: &str = "zoe@müller.example";
 /// Opted out of nothing.
 const PAT: &str = "o'brien@example.ie";
 
@@ -70,7 +71,7 @@ async fn adding_opted_out_contacts(backend: Backend) {
     app.load_demo();
     let browser = Browser::open(&app).await;
     browser.sign_in(NINA).await;
-    create_draft(&browser, "Autumn news").await;
+    let campaign = create_draft(&browser, "Autumn news").await;
     assert_eq!(
         browser.text("#recipients-title + p.empty").await,
         "No recipients yet."
@@ -84,6 +85,12 @@ async fn adding_opted_out_contacts(backend: Backend) {
     );
 
     add_ticked(&browser, &[PAT, RENEE, SIOBHAN, ZOE]).await;
+    // The add answered with a redirect: the address bar names a real page with the dialog.
+    let with_dialog = browser.path().await;
+    let batch = with_dialog
+        .strip_prefix(&format!("/campaigns/{campaign}?added="))
+        .unwrap_or_else(|| panic!("the campaign page with the dialog, not {with_dialog}"));
+    assert!(batch.bytes().all(|b| b.is_ascii_digit()), "{with_dialog}");
 
     // A real modal: in the top layer, focus on its button, the page behind unreachable.
     assert!(dialog_is_modal(&browser).await, "the dialog is modal");
@@ -139,6 +146,8 @@ async fn adding_opted_out_contacts(backend: Backend) {
             "return document.querySelector('dialog, .dialog-backdrop') === null;",
         )
         .await;
+    // Closed, the address names the page alone: a reload would not open it again.
+    assert_eq!(browser.path().await, format!("/campaigns/{campaign}"));
 
     // The recipients: all four listed, the opted-out ones struck through with their level;
     // the send button counts every recipient and the page says who will be skipped.
@@ -159,14 +168,41 @@ async fn adding_opted_out_contacts(backend: Backend) {
         );
     }
     assert_eq!(
-        browser.text(".send-form button").await,
-        "Send to 4 recipients"
+        browser.text(".send-button").await,
+        "Send to 1 contact (3 opted out will be skipped)"
     );
     behind
         .click()
         .await
         .expect("the page is usable after the dialog closed");
     browser.wait_for_text("h1", "Contacts").await;
+
+    // Opening the dialog's address again (a reload, a bookmark) shows the same dialog and
+    // adds nobody twice.
+    browser.visit(&with_dialog).await;
+    browser.wait_for("dialog.suppressed-dialog").await;
+    assert_eq!(
+        browser.texts("dialog .blocked li").await,
+        [
+            format!("{RENEE} Opted out · User"),
+            format!("{SIOBHAN} Opted out · Group"),
+            format!("{ZOE} Opted out · Client"),
+        ]
+    );
+    assert_eq!(browser.text("#count-recipients").await, "4");
+
+    // Sending asks first, with the same counts; cancelling sends nothing.
+    browser.visit(&format!("/campaigns/{campaign}")).await;
+    browser.click(".send-button").await;
+    browser
+        .wait_for_text(
+            "#send-question",
+            "Send to 1 contact (3 opted out will be skipped)",
+        )
+        .await;
+    browser.click(".send-form a.button").await;
+    browser.wait_for_text("h1", "Autumn news").await;
+    assert!(browser.text("p.owner").await.contains("Draft"));
 
     browser.close().await;
 }

@@ -9,7 +9,8 @@ const NINA: &str = "nina.patel@acme.example";
 /// Opted out at group level in the demo data: struck through for every sender.
 const SIOBHAN: &str = "siobhan.obrien@example.ie";
 /// Opted out of Newsletters (Nina's client) in the demo data.
-const ZOE: &str = "zoe@xn--mller-kva.example";
+/// Stored as zoe@xn--mller-kva.example; staff pages show the domain in Unicode.
+const ZOE: &str = "zoe@müller.example";
 /// Pat O'Brien: a contact of every demo sender, opted out of nothing.
 const PAT: &str = "o'brien@example.ie";
 

@@ -60,6 +60,9 @@ async fn campaign_email_to_pat(app: &TestApp, smtp: &SmtpServer) -> Received {
         "return document.querySelector('dialog') === null;",
     )
     .await;
+    nina.click(".send-button").await;
+    nina.wait_for_text("#send-question", "Send to 1 contact")
+        .await;
     nina.click(".send-form button").await;
     nina.wait_for_text(".notice", "The campaign is queued: emails go out now.")
         .await;

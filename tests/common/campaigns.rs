@@ -64,7 +64,7 @@ pub async fn create_campaign_with(
 }
 
 /// Adds every contact of the sender whose address or name matches `search`; returns the page
-/// with the dialog.
+/// with the dialog, where the add redirects.
 pub async fn add_matching(
     app: &TestApp,
     client: &reqwest::Client,
@@ -79,18 +79,25 @@ pub async fn add_matching(
             &[("csrf_token", &token), ("q", search), ("all", "1")],
         )
         .await;
-    assert_eq!(response.status(), 200, "recipients added");
+    assert_eq!(response.status(), 303, "recipients added");
+    let page = location(&response);
+    assert!(
+        page.starts_with(&format!("/campaigns/{campaign}?added=")),
+        "{page}"
+    );
+    let response = app.get_with(client, &page).await;
+    assert_eq!(response.status(), 200, "{page}");
     response.text().await.unwrap()
 }
 
-/// Queues the campaign's emails.
+/// Queues the campaign's emails, as the confirmation page's form does.
 pub async fn send(app: &TestApp, client: &reqwest::Client, campaign: i64) {
     let token = csrf_on(app, client, "/campaigns").await;
     let response = app
         .post_form_with(
             client,
             &format!("/campaigns/{campaign}/send"),
-            &[("csrf_token", &token)],
+            &[("csrf_token", &token), ("confirm", "1")],
         )
         .await;
     assert_eq!(response.status(), 303, "campaign sent");

@@ -92,7 +92,7 @@ pub fn queued_campaign(conn: &mut DbConnection, sender: &Sender, to: &[String]) 
     let campaign = campaigns::find(conn, id).unwrap().unwrap();
     let domain = to[0].rsplit_once('@').unwrap().1;
     let added = campaigns::add_matching(conn, &campaign, domain).unwrap();
-    assert_eq!(added.len(), to.len(), "every recipient added");
+    assert_eq!(added.contacts.len(), to.len(), "every recipient added");
     let queued = campaigns::queue_send(conn, &campaign).unwrap().unwrap();
     assert_eq!(queued.queued, to.len(), "every recipient queued");
     messages::table

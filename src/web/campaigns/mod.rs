@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(list::create)
         .service(detail::detail)
         .service(recipients::add)
+        .service(send::confirm)
         .service(send::send);
 }
 

@@ -1,16 +1,15 @@
 //! `POST /campaigns/{id}/recipients`: add ticked contacts, or every contact matching a search.
-//! When some of them are opted out for this sender, the answer is the campaign page with a
-//! dialog listing them and the level that suppresses each; they stay on the list struck
-//! through and are never sent to.
+//! The answer is a redirect to the campaign page naming the batch just added (`?added=…`),
+//! where a dialog says how many were added and lists those opted out for this sender with
+//! the level that suppresses each; they stay on the list struck through and are never sent
+//! to. A reload shows the page again and adds nothing.
 
-use actix_web::{HttpRequest, HttpResponse, Responder, post, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, post, web};
 
-use super::detail::{self, DetailQuery, SuppressedDialog};
 use super::{load_visible, require_owner};
 use crate::db::campaigns;
-use crate::db::opt_outs;
 use crate::domain::ContactId;
-use crate::web::contacts::badge;
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::state::AppState;
@@ -23,7 +22,6 @@ pub async fn add(
     submitted: ProtectedForm<Vec<(String, String)>>,
     path: web::Path<i64>,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let ProtectedForm { signed_in, form } = submitted;
     let campaign = load_visible(&state, &signed_in.person(), path.into_inner()).await?;
@@ -34,37 +32,22 @@ pub async fn add(
         ));
     }
     let choice = Choice::from_form(&form)?;
-    let for_add = campaign.clone();
-    let (added, blocked) = state
-        .db(move |conn| -> diesel::QueryResult<_> {
-            let added = match &choice {
-                Choice::Ticked(ids) => campaigns::add_recipients(conn, &for_add, ids)?,
-                Choice::AllMatching(search) => campaigns::add_matching(conn, &for_add, search)?,
-            };
-            let suppressed = opt_outs::broadest_for_contacts(conn, &added)?;
-            let ids: Vec<ContactId> = suppressed.keys().copied().collect();
-            let emails = crate::db::contacts::emails(conn, &ids)?;
-            let mut blocked: Vec<(String, String)> = suppressed
-                .iter()
-                .filter_map(|(id, level)| Some((emails.get(id)?.clone(), badge(*level))))
-                .collect();
-            blocked.sort();
-            Ok((added, blocked))
+    let id = campaign.id;
+    let added = state
+        .db(move |conn| match &choice {
+            Choice::Ticked(ids) => campaigns::add_recipients(conn, &campaign, ids),
+            Choice::AllMatching(search) => campaigns::add_matching(conn, &campaign, search),
         })
         .await?;
-    let dialog = SuppressedDialog {
-        added: added.len(),
-        blocked,
+    tracing::info!(campaign = %id, added = added.contacts.len(), "recipients added");
+    let batch = if added.contacts.is_empty() {
+        super::detail::NOTHING_ADDED.to_owned()
+    } else {
+        super::detail::batch_name(&added.at)
     };
-    let page = detail::render(
-        &state,
-        &signed_in,
-        campaign,
-        DetailQuery::default(),
-        Some(dialog),
-    )
-    .await?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/campaigns/{id}?added={batch}")))
+        .finish())
 }
 
 enum Choice {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::load_visible;
 use super::view::{self, EventView, LevelChoice, OptInOffer, ReasonView};
 use crate::db::{consent_events, opt_outs};
-use crate::domain::{Level, rights};
+use crate::domain::{EmailAddress, Level, rights};
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::SignedIn;
@@ -77,7 +77,7 @@ pub async fn detail(
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Contacts),
         id: contact.id.0,
         name: contact.name.clone(),
-        email: contact.email.clone(),
+        email: EmailAddress::to_unicode_display(&contact.email),
         owner: format!(
             "{} · {} · {}",
             contact.owner_name, contact.client_name, contact.group_name
@@ -111,7 +111,7 @@ fn notice(query: &DetailQuery, contact: &crate::db::contacts::Contact) -> Option
     if query.requested.is_some() {
         return Some(format!(
             "An opt-in request has been emailed to {}. Their opt-outs are lifted only if they confirm.",
-            contact.email
+            EmailAddress::to_unicode_display(&contact.email)
         ));
     }
     let level: Level = query.opted_out.as_deref()?.parse().ok()?;

@@ -11,7 +11,7 @@ use super::view::{self, LevelChoice, OptInOffer};
 use crate::db::contacts::{self, Contact, ContactCursor};
 use crate::db::opt_outs;
 use crate::domain::rights::Access;
-use crate::domain::{ContactId, Level, Person, Role, rights};
+use crate::domain::{ContactId, EmailAddress, Level, Person, Role, rights};
 use crate::web::errors::AppError;
 use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
@@ -168,7 +168,7 @@ fn row_view(
     ContactRowView {
         id: contact.id.0,
         name: contact.name.clone(),
-        email: contact.email.clone(),
+        email: EmailAddress::to_unicode_display(&contact.email),
         owner: format!("{} · {}", contact.owner_name, contact.client_name),
         badge: suppressed.map(view::badge),
         choices: view::level_choices(contact, &offered),

@@ -65,7 +65,7 @@ pub async fn confirm(
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Contacts),
         id: contact.id.0,
         name: contact.name.clone(),
-        email: contact.email.clone(),
+        email: EmailAddress::to_unicode_display(&contact.email),
         choices: view::level_choices(&contact, &allowed),
         selected: selected.as_str().to_owned(),
     })

@@ -8,6 +8,7 @@ use crate::db::contacts::Contact;
 use crate::db::opt_outs::ExplainedOptOut;
 use crate::domain::wording::{self, SenderNames};
 use crate::domain::{ActorKind, EventKind, Level, Source};
+use crate::web::evidence::{ConsentLines, evidence_lines};
 
 /// "Opted out · Group": the badge beside a struck-through contact.
 pub fn badge(level: Level) -> String {
@@ -102,6 +103,8 @@ pub struct EventView {
     pub source: String,
     pub by: String,
     pub reason: Option<String>,
+    /// Support's written consent, or what the recipient was shown, as labelled lines.
+    pub consent: Option<ConsentLines>,
 }
 
 pub fn event_view(contact: &Contact, event: &EventRecord) -> EventView {
@@ -134,6 +137,7 @@ pub fn event_view(contact: &Contact, event: &EventRecord) -> EventView {
         source: source_label(&event.source),
         by,
         reason: event.reason.clone(),
+        consent: evidence_lines(&event.source, event.evidence.as_deref()),
     }
 }
 
