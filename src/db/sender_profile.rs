@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::preference_settings as settings;
 use super::schema::{clients, groups, preference_settings, users};
-use crate::domain::preferences::PreferenceSettings;
+use crate::domain::preferences::{Overrides, PreferenceSettings};
 use crate::domain::wording::{CLIENTS_LISTED, SenderNames};
 use crate::domain::{GroupId, Sender};
 use crate::on_each_backend;
@@ -155,7 +155,9 @@ pub fn clients_for_recipients(
 fn from_row(row: Row, group_clients: Vec<String>, group_client_count: usize) -> SenderProfile {
     let (sender_name, client_name, group_name, group_defaults, client_override) = row;
     let group_defaults = group_defaults.map(settings::to_overrides);
-    let client_override = client_override.map(settings::to_overrides);
+    let client_override = client_override
+        .map(settings::to_overrides)
+        .map(Overrides::as_client_override);
     // The group's defaults first, then the client's override on top.
     let settings = [&group_defaults, &client_override]
         .into_iter()

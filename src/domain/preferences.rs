@@ -76,6 +76,19 @@ impl PreferenceSettings {
     }
 }
 
+impl Overrides {
+    /// A client's override as it applies: one-click from a client's mail stops at most that
+    /// client (`rights::may_set_one_click_level` refuses "group" there), so a row saved before
+    /// that rule reads as client level rather than opting out across clients nobody there
+    /// chose.
+    pub fn as_client_override(mut self) -> Self {
+        if self.one_click_level == Some(Level::Group) {
+            self.one_click_level = Some(Level::Client);
+        }
+        self
+    }
+}
+
 fn sorted_narrowest_first(levels: &[Level]) -> Vec<Level> {
     let mut sorted = levels.to_vec();
     sorted.sort_by(|a, b| b.cmp(a));
@@ -157,6 +170,30 @@ mod tests {
             "inherited from the built-in default"
         );
         assert_eq!(settings.display_name.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn a_client_override_never_makes_one_click_group_wide() {
+        let group = Overrides {
+            one_click_level: Some(Level::Group),
+            ..Overrides::default()
+        };
+        let stored_before_the_rule = Overrides {
+            one_click_level: Some(Level::Group),
+            ..Overrides::default()
+        };
+        let settings = PreferenceSettings::default()
+            .with(&group)
+            .with(&stored_before_the_rule.as_client_override());
+        assert_eq!(settings.one_click_level, Level::Client);
+        let inheriting = PreferenceSettings::default()
+            .with(&group)
+            .with(&Overrides::default().as_client_override());
+        assert_eq!(
+            inheriting.one_click_level,
+            Level::Group,
+            "the group's own defaults may be group-wide"
+        );
     }
 
     #[test]

@@ -151,34 +151,46 @@ struct Shown {
     group_one_click: Option<Level>,
     /// The one-click level the row sets itself; None when a client inherits the group's.
     own_one_click: Option<Level>,
+    /// The group's own name for recipients (its defaults' display name), for the preview.
+    group_display_name: Option<String>,
 }
 
 impl Shown {
     fn group_defaults(values: PreferenceSettings) -> Self {
         Self {
             own_one_click: Some(values.one_click_level),
+            group_display_name: values.display_name.clone(),
             values,
             overriding: true,
             group_one_click: None,
         }
     }
 
-    /// A client's settings: the group's defaults with the client's override on top, if any.
+    /// A client's settings: the group's defaults with the client's override on top, if any,
+    /// as recipients get them (`Overrides::as_client_override`). The name shown is the
+    /// client's own only: the group's name for recipients never stands for a client, so it is
+    /// neither inherited into the field nor saved back as the client's.
     fn client(group_defaults: PreferenceSettings, layer: Option<&Overrides>) -> Self {
         let group_one_click = Some(group_defaults.one_click_level);
-        match layer {
-            Some(layer) => Self {
-                values: group_defaults.with(layer),
-                overriding: true,
-                group_one_click,
-                own_one_click: layer.one_click_level,
-            },
-            None => Self {
-                values: group_defaults,
-                overriding: false,
-                group_one_click,
-                own_one_click: None,
-            },
+        let group_display_name = group_defaults.display_name.clone();
+        let (values, overriding, own_one_click) = match layer {
+            Some(layer) => {
+                let layer = layer.clone().as_client_override();
+                let own = layer.one_click_level;
+                (group_defaults.with(&layer), true, own)
+            }
+            None => (group_defaults, false, None),
+        };
+        let values = PreferenceSettings {
+            display_name: layer.and_then(|l| l.display_name.clone()),
+            ..values
+        };
+        Self {
+            values,
+            overriding,
+            group_one_click,
+            own_one_click,
+            group_display_name,
         }
     }
 }
@@ -195,24 +207,21 @@ fn page(
         overriding,
         group_one_click,
         own_one_click,
+        group_display_name,
     } = shown;
     // The preview names each level as recipients will read it: the name shown for this row
     // stands for its own level only (a client's never for the group).
-    let (client_name, group_name) = match &target.client {
-        Some(client) => (
-            values
-                .display_name
-                .clone()
-                .unwrap_or_else(|| client.name.clone()),
-            target.group_name.clone(),
-        ),
-        None => (
-            "Newsletters".to_owned(),
-            values
-                .display_name
-                .clone()
-                .unwrap_or_else(|| target.group_name.clone()),
-        ),
+    let group_name = match &target.client {
+        None => values.display_name.clone(),
+        Some(_) => group_display_name,
+    }
+    .unwrap_or_else(|| target.group_name.clone());
+    let client_name = match &target.client {
+        Some(client) => values
+            .display_name
+            .clone()
+            .unwrap_or_else(|| client.name.clone()),
+        None => "Newsletters".to_owned(),
     };
     let group_clients: Vec<String> = target.clients.iter().map(|c| c.name.clone()).collect();
     let names = SenderNames {
@@ -371,6 +380,7 @@ async fn save(
             overriding: true,
             group_one_click: client.map(|_| group_defaults.one_click_level),
             own_one_click: values.one_click_level,
+            group_display_name: group_defaults.display_name.clone(),
         };
         let mut response = page(&signed_in, &target, shown, Some(invalid.to_string()), None)
             .respond_to(&req)

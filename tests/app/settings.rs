@@ -12,6 +12,8 @@ on_both_backends!(
     only_the_group_defaults_make_one_click_group_wide,
     a_client_override_may_inherit_the_groups_one_click_level,
     the_display_name_field_says_whose_name_it_is,
+    a_client_override_saved_before_the_rule_stops_at_the_client,
+    a_client_form_never_takes_the_groups_name_as_its_own,
 );
 
 const GRACE: &str = "grace.hopper@acme.example";
@@ -201,4 +203,85 @@ async fn the_display_name_field_says_whose_name_it_is(backend: Backend) {
         texts(&client, r#"label[for="display_name"] .field-name"#),
         ["Name of this client shown to recipients"]
     );
+}
+
+/// A client override stored with a group-wide one-click level before the rule (written here
+/// straight to the database, as an old row would be): one-click from that client's mail stops
+/// the client, not the whole group.
+async fn a_client_override_saved_before_the_rule_stops_at_the_client(backend: Backend) {
+    let Some(app) = demo_app(backend).await else {
+        return;
+    };
+    let nina = {
+        let mut conn = app.conn();
+        let nina = crate::seed::demo_sender(&mut conn, crate::seed::NINA);
+        let grace = accounts::find_user_by_email(
+            &mut conn,
+            &optouts::domain::EmailAddress::parse(GRACE).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        let old_row = optouts::domain::preferences::Overrides {
+            one_click_level: Some(optouts::domain::Level::Group),
+            ..Default::default()
+        };
+        optouts::db::preference_settings::save(
+            &mut conn,
+            nina.group_id,
+            Some(nina.client_id),
+            &old_row,
+            grace.id,
+        )
+        .unwrap();
+        nina
+    };
+    let email = crate::seed::sent_messages(&mut app.conn(), &nina, &["kim@example.org".into()])[0];
+    let link = app.url(&format!(
+        "/u/{}",
+        app.config.signing_keys.unsubscribe_token(email)
+    ));
+    let response = crate::helpers::one_click(&reqwest::Client::new(), &link).await;
+    assert_eq!(response.status(), 200);
+    let levels: Vec<String> = optouts::db::schema::opt_outs::table
+        .filter(optouts::db::schema::opt_outs::email.eq("kim@example.org"))
+        .select(optouts::db::schema::opt_outs::level)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(levels, ["client"]);
+}
+
+/// The group's name for recipients is not the client's: the client's form does not fill its
+/// name field with it, so saving an override (to change anything else) does not store the
+/// group's name as the client's.
+async fn a_client_form_never_takes_the_groups_name_as_its_own(backend: Backend) {
+    let Some(app) = demo_app(backend).await else {
+        return;
+    };
+    let grace = signed_in(&app, GRACE).await;
+    let token = csrf_on_settings(&app, &grace).await;
+    let mut group_form = form(&token, None, "user");
+    group_form.retain(|(name, _)| *name != "display_name");
+    group_form.push(("display_name", "Acme Group"));
+    let response = app.post_form_with(&grace, PAGE, &group_form).await;
+    assert_eq!(response.status(), 303);
+
+    let carl = signed_in(&app, CARL).await;
+    let page = app.get_with(&carl, PAGE).await.text().await.unwrap();
+    let name_field = crate::helpers::input_value(&page, "#display_name");
+    assert_eq!(name_field.as_deref(), Some(""), "not the group's name");
+    assert_eq!(
+        texts(&page, ".preview-choices li")
+            .last()
+            .map(String::as_str),
+        Some("Any emails from Acme Group, including all its clients: Events, Newsletters and Tax")
+    );
+    let token = csrf_token_in(&page);
+    let mut client_form = form(&token, None, "client");
+    client_form.retain(|(name, _)| *name != "display_name");
+    client_form.push(("display_name", name_field.as_deref().unwrap()));
+    let response = app.post_form_with(&carl, PAGE, &client_form).await;
+    assert_eq!(response.status(), 303);
+    let rows = stored(&app);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].2, None, "the client has no name of its own");
 }
