@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::db::activity::ActivityRow;
-use crate::domain::consent::WrittenConsent;
+use crate::domain::consent::{Shown, WrittenConsent};
 
 pub const HEADER: [&str; 8] = [
     "address",
@@ -59,8 +59,8 @@ pub fn csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<
     writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
 
-/// Lifted rows as CSV bytes, under [`LIFTED_HEADER`]: written consent in its own columns
-/// (never as JSON), other evidence as it was kept.
+/// Lifted rows as CSV bytes, under [`LIFTED_HEADER`]: written consent in its own columns and
+/// what a recipient was shown as lines (never as JSON), other evidence as it was kept.
 pub fn lifted_csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
     if with_header {
@@ -83,7 +83,14 @@ pub fn lifted_csv_chunk(rows: &[ActivityRow], with_header: bool) -> anyhow::Resu
                 ];
                 write_row(&mut writer, &mut created, row, None, &cells)?;
             }
-            None => write_row(&mut writer, &mut created, row, evidence, &[""; 5])?,
+            None => {
+                // What a recipient was shown, one line per opt-out, never its JSON.
+                let shown = evidence
+                    .and_then(Shown::from_evidence)
+                    .map(|shown| shown.shown.join("\n"));
+                let note = shown.as_deref().or(evidence);
+                write_row(&mut writer, &mut created, row, note, &[""; 5])?
+            }
         }
     }
     writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))

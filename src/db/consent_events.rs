@@ -199,40 +199,65 @@ pub fn history_for(
         .collect()
 }
 
-/// When `sender` last sent an opt-in request to each of `emails` (addresses without one are
-/// absent). For one page of contacts, so a short `IN` list.
+/// When the last opt-in request about `sender`'s mail went to each of `emails` (addresses
+/// without one are absent). For one page of contacts, so a short `IN` list.
 pub fn last_opt_in_requests(
     conn: &mut DbConnection,
     sender: &Sender,
     emails: &[String],
 ) -> QueryResult<std::collections::HashMap<String, chrono::NaiveDateTime>> {
+    Ok(last_opt_in_requests_about(conn, emails)?
+        .into_iter()
+        .filter(|((_, about), _)| *about == sender.user_id)
+        .map(|((email, _), at)| (email, at))
+        .collect())
+}
+
+/// A request event as [`last_opt_in_requests_about`] reads it: address, level, scope id,
+/// actor, when.
+type RequestRow = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    NaiveDateTime,
+);
+
+/// For each of `emails` and each sender whose mail a request was about, when the last one was
+/// sent: one query for a page of contacts of many owners. A request is about the sender of
+/// its event's user scope, whoever asked; requests recorded before they had a scope were
+/// always asked by that sender themself.
+pub fn last_opt_in_requests_about(
+    conn: &mut DbConnection,
+    emails: &[String],
+) -> QueryResult<std::collections::HashMap<(String, UserId), chrono::NaiveDateTime>> {
+    let mut last = std::collections::HashMap::new();
     if emails.is_empty() {
-        return Ok(Default::default());
+        return Ok(last);
     }
-    let rows = consent_events::table
+    let rows: Vec<RequestRow> = consent_events::table
         .filter(consent_events::email.eq_any(emails))
-        .filter(consent_events::group_id.eq(sender.group_id.0))
         .filter(consent_events::kind.eq(EventKind::OptInRequestSent.as_str()))
-        // Counted per sender whose mail it is about (the event's user scope), whoever asked;
-        // requests recorded before they had a scope were always asked by that sender.
-        .filter(
-            consent_events::level
-                .eq(Level::User.as_str())
-                .and(consent_events::scope_id.eq(sender.user_id.0))
-                .or(consent_events::level
-                    .is_null()
-                    .and(consent_events::actor_user_id.eq(sender.user_id.0))),
-        )
-        .group_by(consent_events::email)
         .select((
             consent_events::email,
-            diesel::dsl::max(consent_events::created_at),
+            consent_events::level,
+            consent_events::scope_id,
+            consent_events::actor_user_id,
+            consent_events::created_at,
         ))
-        .load::<(String, Option<chrono::NaiveDateTime>)>(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(email, at)| Some((email, at?)))
-        .collect())
+        .load(conn)?;
+    for (email, level, scope_id, actor, at) in rows {
+        let about = match level.as_deref() {
+            Some(level) if level == Level::User.as_str() => scope_id,
+            Some(_) => None,
+            None => actor,
+        };
+        let Some(about) = about else { continue };
+        last.entry((email, UserId(about)))
+            .and_modify(|known: &mut NaiveDateTime| *known = (*known).max(at))
+            .or_insert(at);
+    }
+    Ok(last)
 }
 
 /// A consent event with its group's name, for support's cross-group view.

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use super::schema::{campaign_recipients, campaigns, clients, groups, messages, users};
+use super::schema::{campaign_recipients, campaigns, messages, users};
 use super::{DbConnection, now, write_transaction};
 use crate::domain::wording::SenderNames;
 use crate::domain::{CampaignId, ClientId, GroupId, Level, MessageId, OptOutId, Sender, UserId};
@@ -128,8 +128,6 @@ pub struct Delivery {
     pub sender: Sender,
     pub sender_email: String,
     pub sender_name: String,
-    pub client_name: String,
-    pub group_name: String,
     pub campaign: Option<CampaignContent>,
     pub payload: Option<String>,
 }
@@ -156,12 +154,12 @@ type DeliveryRow = (
         NaiveDateTime,
     ),
     (String, String),
-    String,
-    String,
     Option<(i64, String, String, String, Option<String>)>,
 );
 
-/// The claimed message with its sender and campaign, if this worker still holds it.
+/// The claimed message with its sender and campaign, if this worker still holds it (the
+/// sender's names as recipients see them come from its profile: `sender_profile`). A row with
+/// no user and client behind it (a notice to staff) is not found here.
 pub fn load_claimed(
     conn: &mut DbConnection,
     id: MessageId,
@@ -169,8 +167,6 @@ pub fn load_claimed(
 ) -> QueryResult<Option<Delivery>> {
     let row = messages::table
         .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
-        .inner_join(clients::table.on(clients::id.nullable().eq(messages::client_id)))
-        .inner_join(groups::table.on(groups::id.eq(messages::group_id)))
         .left_join(campaigns::table.on(campaigns::id.nullable().eq(messages::campaign_id)))
         .filter(messages::id.eq(id.0))
         .filter(messages::status.eq("sending"))
@@ -188,8 +184,6 @@ pub fn load_claimed(
                 messages::created_at,
             ),
             (users::email, users::display_name),
-            clients::name,
-            groups::name,
             (
                 campaigns::id,
                 campaigns::subject,
@@ -205,8 +199,6 @@ pub fn load_claimed(
         |(
             (id, kind, to_email, attempts, group, client, user, payload, queued_at),
             (sender_email, sender_name),
-            client_name,
-            group_name,
             campaign,
         )| {
             Some(Delivery {
@@ -222,8 +214,6 @@ pub fn load_claimed(
                 },
                 sender_email,
                 sender_name,
-                client_name,
-                group_name,
                 payload,
                 campaign: campaign.map(|(id, subject, from_name, body_text, body_html)| {
                     CampaignContent {
@@ -492,8 +482,6 @@ pub struct LinkedMessage {
     pub sender: Sender,
     pub campaign_id: Option<CampaignId>,
     pub sender_name: String,
-    pub client_name: String,
-    pub group_name: String,
 }
 
 /// An email's own columns that a link needs: its id, its recipient, its sender's group, client
@@ -546,8 +534,6 @@ impl LinkedEmail {
             sender: self.sender,
             campaign_id: self.campaign_id,
             sender_name: names.user.to_owned(),
-            client_name: names.client.to_owned(),
-            group_name: names.group.to_owned(),
         }
     }
 }

@@ -110,12 +110,13 @@ pub fn request(
     })
 }
 
-/// A queued or sent request as its page needs it: what it named and the name of who asked.
-/// `None` when the request was queued before requests named their opt-outs.
+/// A queued or sent request as its page needs it: what it named and the name of who asked
+/// (`None` when that login is gone). `None` when the request was queued before requests named
+/// their opt-outs.
 pub fn find(
     conn: &mut DbConnection,
     request: MessageId,
-) -> diesel::QueryResult<Option<(RequestPayload, String)>> {
+) -> diesel::QueryResult<Option<(RequestPayload, Option<String>)>> {
     use super::schema::{messages as outbox, users};
     use diesel::prelude::*;
     let stored: Option<Option<String>> = outbox::table
@@ -127,11 +128,10 @@ pub fn find(
     let Some(payload) = RequestPayload::parse(stored.flatten().as_deref()) else {
         return Ok(None);
     };
-    let asker: String = users::table
+    let asker: Option<String> = users::table
         .filter(users::id.eq(payload.asked_by))
         .select(users::display_name)
         .first(conn)
-        .optional()?
-        .unwrap_or_default();
+        .optional()?;
     Ok(Some((payload, asker)))
 }

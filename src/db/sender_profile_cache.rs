@@ -11,7 +11,8 @@
 //! What a shown page can miss, and for how long: a Preference Center settings change saved
 //! through this process is seen from the next request on (`forget_all`, from the settings
 //! page); one saved through another process (several servers on PostgreSQL) is seen within
-//! [`SenderProfileCache::TTL`]. Names of users, clients and groups do not change once made.
+//! [`SenderProfileCache::TTL`]. Names of users, clients and groups do not change once made; a
+//! client added to the group shows in a group-level opt-out's list of clients within the TTL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

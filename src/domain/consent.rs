@@ -31,9 +31,9 @@ impl Source {
         Self::ALL.into_iter().find(|s| s.as_str() == stored)
     }
 
-    /// Opt-outs the recipient made through a link of ours: the only ones a recipient's link
-    /// may lift without the page having listed them to a person who confirmed (their own
-    /// "resume"). Staff, imports and support are not the recipient.
+    /// Opt-outs the recipient made through a link of ours: the only ones the Preference
+    /// Center offers to resume (staff, imports and support are not the recipient; their
+    /// opt-outs are lifted only from a page that lists them and is confirmed, or by support).
     pub fn is_recipients_own(self) -> bool {
         matches!(self, Source::PreferenceCenter | Source::OneClick)
     }

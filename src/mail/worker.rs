@@ -26,7 +26,10 @@ use crate::db::messages::{self, ConfirmationPayload, Delivery};
 use crate::db::opt_in_requests::RequestPayload;
 use crate::db::sender_profile::{self, SenderProfile};
 use crate::db::{DbConnection, DbPool, now, opt_outs};
-use crate::domain::{Level, MessageId, OptOutId, UserId};
+use crate::domain::{MessageId, OptOutId, UserId};
+
+/// Senders' profiles read during one claimed batch.
+type Profiles = std::collections::HashMap<crate::domain::Sender, Arc<SenderProfile>>;
 
 pub struct DeliveryWorker {
     pool: DbPool,
@@ -93,11 +96,14 @@ impl DeliveryWorker {
                 }
                 continue;
             }
+            // Senders' profiles read once per claimed batch: a campaign's emails share a
+            // sender, and a batch takes seconds, so a settings change is seen by the next one.
+            let mut profiles = Profiles::new();
             for id in claimed {
                 if *stopped.borrow() {
                     break;
                 }
-                if let Err(error) = self.deliver(id).await {
+                if let Err(error) = self.deliver(id, &mut profiles).await {
                     tracing::error!(message = %id, error = %format!("{error:#}"), "delivery failed unexpectedly");
                 }
             }
@@ -129,7 +135,7 @@ impl DeliveryWorker {
         Ok(now() + chrono::Duration::from_std(self.config.delivery.claim_timeout)?)
     }
 
-    async fn deliver(&self, id: MessageId) -> anyhow::Result<()> {
+    async fn deliver(&self, id: MessageId, profiles: &mut Profiles) -> anyhow::Result<()> {
         let name = self.name.clone();
         let claim_until = self.claim_until()?;
         let delivery = self
@@ -154,7 +160,7 @@ impl DeliveryWorker {
             tracing::info!(message = %id, %level, "not sent: opted out after queueing");
             return Ok(());
         }
-        let (profile, asker) = self.names_for(&delivery).await?;
+        let (profile, asker) = self.names_for(&delivery, profiles).await?;
         let email = self.build(&delivery, &profile, asker.as_ref())?;
         self.send_and_record(id, delivery.attempts, &delivery.to_email, email)
             .await
@@ -223,23 +229,28 @@ impl DeliveryWorker {
         Ok(levels.first().copied())
     }
 
-    /// The sender's profile (names as recipients see them, settings), read now: the one-click
-    /// level in it decides a campaign email's `List-Id`, which must name what that email's
-    /// one-click POST (which reads it afresh too) stops. And for an opt-in request asked by
-    /// someone else than the sender, who asked.
+    /// The sender's profile (names as recipients see them, settings), as read for this batch:
+    /// the one-click level in it decides a campaign email's `List-Id`, which must name what
+    /// that email's one-click POST (which reads it afresh) stops. And for an opt-in request
+    /// asked by someone else than the sender, who asked.
     async fn names_for(
         &self,
         delivery: &Delivery,
-    ) -> anyhow::Result<(SenderProfile, Option<StaffAccount>)> {
+        profiles: &mut Profiles,
+    ) -> anyhow::Result<(Arc<SenderProfile>, Option<StaffAccount>)> {
         let sender = delivery.sender;
         let asked_by = (delivery.kind == messages::KIND_OPT_IN_REQUEST)
             .then(|| RequestPayload::parse(delivery.payload.as_deref()))
             .flatten()
             .map(|p| UserId(p.asked_by))
             .filter(|asker| *asker != sender.user_id);
+        let known = profiles.get(&sender).cloned();
         let (profile, asker) = self
             .db(move |conn| {
-                let profile = sender_profile::load(conn, sender)?;
+                let profile = match known {
+                    Some(profile) => Some(profile),
+                    None => sender_profile::load(conn, sender)?.map(Arc::new),
+                };
                 let asker = match asked_by {
                     Some(id) => accounts::find_account(conn, id)?,
                     None => None,
@@ -251,6 +262,7 @@ impl DeliveryWorker {
         // tried again) rather than go out under guessed names or a guessed list.
         let profile = profile
             .ok_or_else(|| anyhow::anyhow!("message {}: its sender is gone", delivery.id))?;
+        profiles.insert(sender, Arc::clone(&profile));
         Ok((profile, asker))
     }
 
@@ -337,7 +349,12 @@ impl DeliveryWorker {
         // queued before requests named their opt-outs says what blocks the sender in general.
         let opt_outs = RequestPayload::parse(delivery.payload.as_deref())
             .map(|p| p.shown)
-            .unwrap_or_else(|| vec![crate::domain::wording::what_stops(Level::User, &names)]);
+            .unwrap_or_else(|| {
+                vec![format!(
+                    "every opt-out that stops {}'s emails to you (the page lists each one)",
+                    names.user
+                )]
+            });
         let (from_name, from_address) = match asker {
             Some(asker) => (asker.user.display_name.as_str(), asker.user.email.as_str()),
             None => (

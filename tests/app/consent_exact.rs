@@ -334,6 +334,19 @@ async fn the_manage_page_shows_what_is_stopped_and_resumes_only_the_recipients_o
             .unwrap()
             .contains("You will again receive emails from Nina Patel.")
     );
+    // Admins read it as the recipient saw it, on the page and in the CSV, never as JSON.
+    let grace = signed_in(&app, GRACE).await;
+    let csv = app
+        .get_with(&grace, "/admin/activity/opt-outs.csv?lifted=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("You will again receive emails from Nina Patel."),
+        "{csv}"
+    );
+    assert!(!csv.contains("shown"), "{csv}");
     // The same button again: nothing to change.
     let again = app
         .post_form_with(&bare, &format!("{path}/resume"), &[("lift", &resume)])

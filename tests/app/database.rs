@@ -51,7 +51,7 @@ async fn migrations_create_the_whole_model_once(backend: Backend) {
     let pool = db::build_pool(&test_db.url, 2).unwrap();
     let mut conn = pool.get().unwrap();
     let applied = db::run_migrations(&mut conn).unwrap();
-    assert_eq!(applied.len(), 5, "{applied:?}");
+    assert_eq!(applied.len(), 6, "{applied:?}");
     for table in TABLES {
         assert_eq!(count_rows(&mut conn, table), 0);
     }

@@ -65,10 +65,11 @@ async fn any_name_makes_a_list_id_that_reads_back_as_it_is(backend: Backend) {
             one_click_level: Some(*level),
             ..Overrides::default()
         };
+        // In the group's defaults: only they may make one-click group-wide.
         preference_settings::save(
             &mut app.conn(),
             sender.group_id,
-            Some(sender.client_id),
+            None,
             &overrides,
             sender.user_id,
         )

@@ -301,3 +301,26 @@ fn on_sqlite_the_bulk_check_probes_the_index_once_per_address() {
         "{plan:#?}"
     );
 }
+
+/// Reopening the dialog of one "add recipients" submission (`?added=`) reads that batch by
+/// index, not every recipient of the campaign.
+#[test]
+fn a_submissions_recipients_are_read_by_index() {
+    let db = TestDatabase::create(Backend::Sqlite).expect("SQLite needs no server");
+    let pool = db.migrated_pool();
+    let mut conn = pool.get().unwrap();
+    let plan: Vec<String> = diesel::sql_query(
+        "EXPLAIN QUERY PLAN SELECT contact_id FROM campaign_recipients \
+         WHERE campaign_id = 1 AND added_at = '2026-11-30 12:00:00'",
+    )
+    .load::<PlanStep>(&mut *conn)
+    .unwrap()
+    .into_iter()
+    .map(|step| step.detail)
+    .collect();
+    assert!(
+        plan.iter()
+            .any(|d| d.contains("campaign_recipients_batch (campaign_id=? AND added_at=?)")),
+        "{plan:#?}"
+    );
+}

@@ -132,28 +132,26 @@ pub async fn render(
     })
 }
 
-/// When the last opt-in request went to each suppressed contact on the page, about its owner's
-/// mail: one query per owner on the page (a page holds a few owners at most).
+/// When the last opt-in request about its owner's mail went to each suppressed contact on the
+/// page: one query for the page, whatever its owners.
 fn last_requests(
     conn: &mut crate::db::DbConnection,
     page: &[Contact],
     suppressed: &std::collections::HashMap<ContactId, Level>,
 ) -> diesel::QueryResult<std::collections::HashMap<ContactId, chrono::NaiveDateTime>> {
-    let mut by_owner: std::collections::HashMap<_, Vec<&Contact>> = Default::default();
-    for contact in page.iter().filter(|c| suppressed.contains_key(&c.id)) {
-        by_owner.entry(contact.owner).or_default().push(contact);
-    }
-    let mut last = std::collections::HashMap::new();
-    for (owner, contacts) in by_owner {
-        let emails: Vec<String> = contacts.iter().map(|c| c.email.clone()).collect();
-        let sent = crate::db::consent_events::last_opt_in_requests(conn, &owner, &emails)?;
-        for contact in contacts {
-            if let Some(at) = sent.get(&contact.email) {
-                last.insert(contact.id, *at);
-            }
-        }
-    }
-    Ok(last)
+    let asked: Vec<&Contact> = page
+        .iter()
+        .filter(|c| suppressed.contains_key(&c.id))
+        .collect();
+    let emails: Vec<String> = asked.iter().map(|c| c.email.clone()).collect();
+    let sent = crate::db::consent_events::last_opt_in_requests_about(conn, &emails)?;
+    Ok(asked
+        .into_iter()
+        .filter_map(|c| {
+            let at = sent.get(&(c.email.clone(), c.owner.user_id))?;
+            Some((c.id, *at))
+        })
+        .collect())
 }
 
 fn row_view(

@@ -34,7 +34,8 @@ pub fn scope_name(contact: &Contact, level: Level) -> &str {
     }
 }
 
-/// What an opt-out at `level` stops, in words: "all emails from Acme Holdings".
+/// What an opt-out at `level` stops, in words: "any emails from Acme Holdings and all its
+/// clients".
 pub fn what_stops(contact: &Contact, level: Level) -> String {
     wording::what_stops(level, &names(contact))
 }

@@ -62,10 +62,13 @@ async fn offer(
                 .await?;
             match request {
                 Some((payload, asker)) => {
-                    let asked = if payload.asked_by == message.sender.user_id.0 {
-                        format!("{} asked.", message.sender_name)
-                    } else {
-                        format!("{asker} asked, for {}.", message.sender_name)
+                    let sender = &message.sender_name;
+                    let asked = match asker {
+                        _ if payload.asked_by == message.sender.user_id.0 => {
+                            format!("{sender} asked.")
+                        }
+                        Some(asker) => format!("{asker} asked, for {sender}."),
+                        None => format!("Someone at {} asked, for {sender}.", linked.names().group),
                     };
                     (
                         payload.lifts.into_iter().map(OptOutId).collect(),
@@ -142,36 +145,40 @@ pub async fn confirm(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (linked, scope) = match verified(&state, &path).await? {
-        Ok(found) => found,
-        Err(page) => return Ok(page),
+    let keys = &state.config.signing_keys;
+    let (id, scope) = match keys.verify_opt_in_token(&path) {
+        Ok(named) => named,
+        Err(error) => return Ok(link::token_refused(error)),
     };
     // A body that is not a small readable form is not our form: refuse it (413, 415, 400)
     // before lifting anything.
     let fields = read_fields(&req, payload).await?;
-    let (ids, source) = match scope {
-        // The request's page listed what it lifts; exactly that list comes back, signed.
+    // A request's page listed what it lifts and signed that list; exactly that list comes
+    // back. Checked before any database read: a junk POST costs a signature check.
+    let listed = match scope {
         OptInScope::Request => {
             let listed = fields
                 .iter()
                 .find(|(name, _)| name == "lift")
                 .ok_or(TokenError::Malformed)
-                .and_then(|(_, token)| {
-                    state.config.signing_keys.verify_lift_token(
-                        token,
-                        linked.message.id,
-                        LiftAct::Request,
-                    )
-                });
+                .and_then(|(_, token)| keys.verify_lift_token(token, id, LiftAct::Request));
             match listed {
-                Ok(ids) => (ids, Source::OptInRequest),
+                Ok(ids) => Some(ids),
                 Err(_) => {
                     let reload = "Nothing was changed: the page was open too long or is not the one we showed. Open the link in the email again to see the list before you confirm.";
-                    return nothing_changed(&linked, reload, StatusCode::BAD_REQUEST);
+                    return nothing_changed(Chrome::anonymous(), reload, StatusCode::BAD_REQUEST);
                 }
             }
         }
-        OptInScope::Exactly(_) | OptInScope::Legacy(_) => (
+        OptInScope::Exactly(_) | OptInScope::Legacy(_) => None,
+    };
+    let linked = match link::load_for_change(&state, id).await? {
+        Ok(linked) => linked,
+        Err(page) => return Ok(page),
+    };
+    let (ids, source) = match listed {
+        Some(ids) => (ids, Source::OptInRequest),
+        None => (
             offer(&state, &linked, scope).await?.ids,
             Source::ConfirmationEmail,
         ),

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 
 use super::link::{self, recipient_response};
 use super::page;
-use crate::db::link_context::LinkContext;
+use crate::db::link_context::{BlockingOptOut, LinkContext};
 use crate::db::opt_out_writer::LinkOptOut;
 use crate::db::unsubscribes::{self, RequestOrigin};
 use crate::domain::consent::Shown;
@@ -233,15 +233,16 @@ async fn lift_signed(
         Err(error) => return Ok(link::token_refused(error)),
     };
     let fields = read_fields(&req, payload).await?;
-    let linked = match link::load_for_change(&state, id).await? {
-        Ok(linked) => linked,
-        Err(page) => return Ok(page),
-    };
+    // The signed list first: a junk POST costs a signature check, not database reads.
     let listed = field(&fields, field_name)
         .ok_or(TokenError::Malformed)
         .and_then(|token| keys.verify_lift_token(token, id, act));
     let Ok(listed) = listed else {
-        return nothing_changed(&linked, nothing, StatusCode::BAD_REQUEST);
+        return nothing_changed(Chrome::anonymous(), nothing, StatusCode::BAD_REQUEST);
+    };
+    let linked = match link::load_for_change(&state, id).await? {
+        Ok(linked) => linked,
+        Err(page) => return Ok(page),
     };
     lift_and_answer(
         &req,
@@ -263,22 +264,26 @@ pub async fn lift_and_answer(
     source: Source,
     nothing: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    // What the page says for each, as the evidence keeps it: the opt-outs still active among
-    // those named (the rest are skipped by the lift as well).
-    let again: Vec<String> = linked
+    // Only the named opt-outs that still stop this sender's mail: what the page says for each
+    // is what the evidence keeps, and exactly those are lifted.
+    let named: Vec<&BlockingOptOut> = linked
         .blocking
         .iter()
         .filter(|b| ids.contains(&b.id))
+        .collect();
+    if named.is_empty() {
+        let chrome = Chrome::recipient(linked.organisation());
+        return nothing_changed(chrome, nothing, StatusCode::OK);
+    }
+    let again: Vec<String> = named
+        .iter()
         .map(|b| receive_again(b.level, &linked.names()))
         .collect();
-    if again.is_empty() {
-        return nothing_changed(linked, nothing, StatusCode::OK);
-    }
+    let ids: Vec<OptOutId> = named.iter().map(|b| b.id).collect();
     let ip = client_address::of(req, &state.config);
     let user_agent = client_address::user_agent(req);
     let shown = Shown::to_evidence(again);
     let message = linked.message.clone();
-    let ids = ids.to_vec();
     let lifted = state
         .db(move |conn| {
             let origin = RequestOrigin {
@@ -308,13 +313,14 @@ pub fn receive_again(level: Level, names: &SenderNames<'_>) -> String {
     format!("You will again receive {}.", what_stops(level, names))
 }
 
+/// "Nothing to change", and why.
 pub fn nothing_changed(
-    linked: &LinkContext,
+    chrome: Chrome,
     nothing: &str,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let page = OptedInPage {
-        chrome: Chrome::recipient(linked.organisation()),
+        chrome,
         again: Vec::new(),
         nothing: nothing.to_owned(),
     };
