@@ -228,19 +228,21 @@ fn expired_login_csrf_cookie() -> Cookie<'static> {
     cookie
 }
 
-/// Only a path on this site: never `//evil.example` or `https://…` (no open redirect).
+/// Only a path on this site: never `//evil.example` or `https://…` (no open redirect). Browsers
+/// drop tabs and line breaks from a `Location` and read `\` as `/`, so `/\t/evil.example`
+/// would leave the site: a path with a control character, a backslash or `//` — as given or
+/// once more percent-decoded — goes to the start page. What is left is also a valid header.
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
-        {
-            path
-        }
-        _ => "/",
+    let Some(path) = next else {
+        return "/";
+    };
+    let unsafe_here =
+        |text: &str| text.chars().any(|c| c.is_control() || c == '\\') || text.contains("//");
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    if !path.starts_with('/') || unsafe_here(path) || unsafe_here(&decoded) {
+        return "/";
     }
+    path
 }
 
 #[cfg(test)]
@@ -254,5 +256,24 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for sneaky in [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\r\n/evil.example",
+            "/%0d%0a/evil.example",
+            "/a/\\evil",
+            "/a%5c%5cevil",
+            "/%2F%2Fevil.example",
+            "/contacts\u{7f}",
+            "/x\u{85}y",
+            "",
+            "contacts",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(
+            safe_next(Some("/contacts?q=m%C3%BCller")),
+            "/contacts?q=m%C3%BCller"
+        );
     }
 }

@@ -128,6 +128,41 @@ async fn sign_in_returns_to_the_page_asked_for(backend: Backend) {
         )
         .await;
     assert_eq!(location(&response), "/");
+
+    // Nor by a character browsers drop (`/\t/evil.example` reads as `//evil.example`), nor a
+    // 500 for a character no header may carry: the start page, after a good sign-in.
+    for sneaky in [
+        "/\t/evil.example",
+        "/\\evil.example",
+        "/ok\u{1}",
+        "/%0d%0aSet-Cookie:x=y",
+    ] {
+        let client = crate::helpers::new_client();
+        let page = app.get_with(&client, "/login").await.text().await.unwrap();
+        let token = csrf_token_in(&page);
+        let response = app
+            .post_form_with(
+                &client,
+                "/login",
+                &[
+                    ("csrf_token", &token),
+                    ("email", GRACE),
+                    ("password", DEMO_PASSWORD),
+                    ("next", sneaky),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{sneaky:?}");
+        assert_eq!(location(&response), "/", "{sneaky:?}");
+    }
+    // The sign-in page itself keeps only a safe `next` in its form.
+    let page = app
+        .get("/login?next=/%09/evil.example")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("evil.example"), "{page}");
 }
 
 async fn sign_in_without_its_form_token_is_refused(backend: Backend) {
