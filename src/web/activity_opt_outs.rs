@@ -17,6 +17,7 @@ use super::errors::AppError;
 use super::evidence::{ConsentLines, evidence_lines};
 use super::keyset;
 use super::layout::{Area, Chrome};
+use super::search::search_term;
 use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::accounts::{self, Client, Group};
@@ -173,15 +174,9 @@ fn filter_of(query: &ListQuery) -> Result<ActivityFilter, AppError> {
             .filter(|s| Source::from_stored(s).is_some()),
         from,
         until,
-        // No address is longer than 254 characters: a longer "prefix" matches nothing anyway.
         // Addresses are stored with ASCII domains: `zoe@müller` searches `zoe@xn--mller-kva`.
-        address_prefix: query
-            .q
-            .as_deref()
-            .map(|q| {
-                let q: String = q.trim().chars().take(254).collect();
-                EmailAddress::search_in_stored_form(&q).to_lowercase()
-            })
+        address_prefix: Some(search_term(query.q.as_deref())?)
+            .map(|q| EmailAddress::search_in_stored_form(&q).to_lowercase())
             .filter(|q| !q.is_empty()),
     })
 }

@@ -18,6 +18,7 @@ pub mod layout;
 pub mod pages;
 pub mod preference_center;
 pub mod request_log;
+pub mod search;
 pub mod security_headers;
 pub mod session;
 pub mod settings;

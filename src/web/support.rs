@@ -13,6 +13,7 @@ use super::csrf::ProtectedForm;
 use super::errors::AppError;
 use super::evidence::{ConsentLines, evidence_lines};
 use super::layout::{Area, Chrome};
+use super::search::search_term;
 use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::accounts::{self, StaffUser};
@@ -119,7 +120,7 @@ async fn support_search(
     render(
         &state,
         &signed_in,
-        query.q.clone().unwrap_or_default(),
+        search_term(query.q.as_deref())?,
         &[],
         ConsentForm::default(),
         None,
@@ -137,7 +138,7 @@ async fn render(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<SupportPage, AppError> {
-    let search = search.trim().chars().take(254).collect::<String>();
+    let search = search.trim().to_owned();
     let mut page = SupportPage {
         chrome: Chrome::signed_in(&signed_in.account, signed_in.csrf_token(), Area::Support),
         search: search.clone(),

@@ -16,5 +16,6 @@ mod flows;
 mod forms;
 mod headers;
 mod markup;
+mod searches;
 mod token_properties;
 mod tokens;

@@ -18,6 +18,7 @@ use crate::domain::{CampaignId, ContactId, EmailAddress, Level};
 use crate::web::contacts::{badge, when};
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
+use crate::web::search::search_term;
 use crate::web::session::SignedIn;
 use crate::web::state::AppState;
 
@@ -166,13 +167,7 @@ async fn render(
 ) -> Result<CampaignPage, AppError> {
     let is_owner = campaign.owner.user_id == signed_in.user_id();
     let is_draft = campaign.status == "draft";
-    let search = query
-        .q
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(200)
-        .collect::<String>();
+    let search = search_term(query.q.as_deref())?;
     let (id, owner) = (campaign.id, campaign.owner);
     let term = search.clone();
     let show_picker = is_owner && is_draft;

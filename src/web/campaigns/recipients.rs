@@ -12,6 +12,7 @@ use crate::db::campaigns;
 use crate::domain::ContactId;
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
+use crate::web::search::search_term;
 use crate::web::state::AppState;
 
 /// Most contacts one submission may tick (the picker shows 50).
@@ -65,9 +66,7 @@ impl Choice {
                 .map(|(_, v)| v.as_str())
         };
         if field("all").is_some() {
-            return Ok(Choice::AllMatching(
-                field("q").unwrap_or_default().trim().to_owned(),
-            ));
+            return Ok(Choice::AllMatching(search_term(field("q"))?));
         }
         let ids = fields
             .iter()

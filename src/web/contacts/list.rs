@@ -15,12 +15,12 @@ use crate::domain::{ContactId, EmailAddress, Level, Person, Role, rights};
 use crate::web::errors::AppError;
 use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
+use crate::web::search::search_term;
 use crate::web::session::SignedIn;
 use crate::web::state::AppState;
 
 pub const PAGE_SIZE: usize = 50;
 /// Longer searches are cut: nobody types more, and it bounds the LIKE pattern.
-const MAX_SEARCH_CHARS: usize = 200;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -68,14 +68,8 @@ pub async fn list(
 ) -> Result<ContactsPage, AppError> {
     let query = query.into_inner();
     let after = query.after.as_deref().map(decode_cursor).transpose()?;
-    render(
-        &state,
-        &signed_in,
-        query.q.unwrap_or_default(),
-        after,
-        AddForm::default(),
-    )
-    .await
+    let search = search_term(query.q.as_deref())?;
+    render(&state, &signed_in, search, after, AddForm::default()).await
 }
 
 /// Builds the page; also used to show the add-contact form again with its error.
@@ -87,7 +81,6 @@ pub async fn render(
     add_form: AddForm,
 ) -> Result<ContactsPage, AppError> {
     let person = signed_in.person();
-    let search: String = search.trim().chars().take(MAX_SEARCH_CHARS).collect();
     let visible = rights::visible_contacts(&person);
     let is_later_page = after.is_some();
     let term = search.clone();
