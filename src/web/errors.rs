@@ -43,10 +43,17 @@ pub enum AppError {
         retry_after_secs: u64,
         message: String,
     },
+    /// No database connection came free in time (the pool is exhausted): a short wait and a
+    /// retry help, so 503 with `Retry-After`, not a 500.
+    #[error("service busy: {0}")]
+    Busy(String),
     /// Anything unexpected: logged in full, shown as a plain 500 page.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// How long a client is asked to wait when no database connection came free in time.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
 impl AppError {
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
@@ -157,6 +164,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -201,6 +209,16 @@ impl ResponseError for AppError {
                 }
                 .render_response()
             }
+            AppError::Busy(error) => {
+                tracing::warn!(%error, "no database connection in time");
+                ErrorPage {
+                    chrome: Chrome::anonymous(),
+                    status: status.as_u16(),
+                    title: generic_title,
+                    message: "The service is busy right now and did not change anything. Please try again in a few seconds.",
+                }
+                .render_response()
+            }
             AppError::NotFound | AppError::PayloadTooLarge | AppError::UnsupportedMediaType => ErrorPage {
                 chrome: Chrome::anonymous(),
                 status: status.as_u16(),
@@ -209,10 +227,15 @@ impl ResponseError for AppError {
             }
             .render_response(),
         };
-        if let AppError::TooManyRequests {
-            retry_after_secs, ..
-        } = self
-            && let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match self {
+            AppError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            AppError::Busy(_) => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after
+            && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

@@ -31,7 +31,8 @@ impl AppState {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut conn = pool.get().map_err(AppError::internal)?;
+            // r2d2's only error here is a wait for a free connection that ran out of time.
+            let mut conn = pool.get().map_err(|e| AppError::Busy(e.to_string()))?;
             work(&mut conn).map_err(Into::into)
         })
         .await
