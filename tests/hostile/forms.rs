@@ -53,6 +53,18 @@ fn multipart(boundary: &str, name: &str, value: &[u8]) -> Vec<u8> {
     body
 }
 
+/// A multipart body of `count` tiny fields.
+fn many_parts(boundary: &str, count: usize) -> Vec<u8> {
+    let mut body = String::new();
+    for n in 0..count {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"f{n}\"\r\n\r\nx\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    body.into_bytes()
+}
+
 /// Sends each case and checks its status and that the answer is one of our HTML pages.
 async fn send_all(app: &TestApp, client: &reqwest::Client, path: &str, cases: Vec<Hostile<'_>>) {
     for case in cases {
@@ -255,6 +267,19 @@ async fn recipient_links_refuse_hostile_bodies(backend: Backend) {
     // The Preference Center's form and one-click (a body of at most 16 KiB).
     let mut cases = common_cases(16 * 1024);
     cases.extend([
+        // Multipart counts every byte, not only the values: a name, the parts' headers.
+        hostile(
+            "a multipart field name over the limit",
+            Some("multipart/form-data; boundary=XyZ"),
+            multipart("XyZ", &"n".repeat(16 * 1024), b"One-Click"),
+            413,
+        ),
+        hostile(
+            "more multipart parts than a form has",
+            Some("multipart/form-data; boundary=XyZ"),
+            many_parts("XyZ", 17),
+            413,
+        ),
         hostile(
             "one-click with invalid UTF-8",
             FORM,

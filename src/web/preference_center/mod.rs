@@ -9,6 +9,7 @@
 //! A bad link (forged, damaged, expired, meant for something else, or naming a deleted email)
 //! gets a friendly page that still says how to stop emails, and changes nothing.
 
+mod body;
 mod choices;
 mod link;
 mod opt_in;

@@ -7,8 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use super::body::read_fields;
 use super::link::{self, recipient_response};
-use super::submit::{lift_and_answer, nothing_changed, read_fields, receive_again};
+use super::submit::{lift_and_answer, nothing_changed, receive_again};
 use crate::db::link_context::LinkContext;
 use crate::db::{opt_in_requests, unsubscribes};
 use crate::domain::{MessageId, OptOutId, Source};

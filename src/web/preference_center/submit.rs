@@ -8,11 +8,10 @@
 //! Center's "Resume", lifting exactly one opt-out the recipient made, named the same way.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 
+use super::body::read_fields;
 use super::link::{self, recipient_response};
 use super::page;
 use crate::db::link_context::{BlockingOptOut, LinkContext};
@@ -27,8 +26,6 @@ use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
 use crate::web::state::AppState;
 
-/// A form or one-click body is tiny; anything bigger is not one.
-const BODY_LIMIT: usize = 16 * 1024;
 const MAX_REASON_CHARS: usize = 500;
 
 #[derive(Template)]
@@ -326,61 +323,4 @@ pub fn nothing_changed(
     };
     let html = page.render().map_err(AppError::internal)?;
     Ok(recipient_response(status, None).body(html))
-}
-
-/// The body's fields, url-encoded or multipart (RFC 8058 allows both; nothing else is a form:
-/// 415). Bodies over 16 KiB are refused (413), as are values that are not UTF-8 (400).
-pub(super) async fn read_fields(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<Vec<(String, String)>, AppError> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("multipart/form-data") {
-        return read_multipart(req, payload).await;
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-        if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(AppError::PayloadTooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    // A bare POST with no body (and so no type) is an empty form.
-    let empty_untyped = content_type.is_empty() && body.is_empty();
-    if !(content_type.starts_with("application/x-www-form-urlencoded") || empty_untyped) {
-        return Err(AppError::UnsupportedMediaType);
-    }
-    crate::web::csrf::parse_form(&body)
-}
-
-async fn read_multipart(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<Vec<(String, String)>, AppError> {
-    let unreadable = || AppError::BadRequest("The form could not be read.".into());
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
-    let mut fields = Vec::new();
-    let mut total = 0;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|_| unreadable())?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let mut value = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| unreadable())?;
-            total += chunk.len();
-            if total > BODY_LIMIT {
-                return Err(AppError::PayloadTooLarge);
-            }
-            value.extend_from_slice(&chunk);
-        }
-        fields.push((name, String::from_utf8(value).map_err(|_| unreadable())?));
-    }
-    Ok(fields)
 }
