@@ -85,10 +85,12 @@ pub struct Settings {
     #[arg(long, env = "OPTOUTS_SIGNING_KEYS_FILE", global = true)]
     pub signing_keys_file: Option<PathBuf>,
 
-    /// Trust the client address reported by a reverse proxy (Forwarded / X-Forwarded-For)
-    /// when counting failed sign-ins. Only enable behind a proxy that sets these headers.
-    #[arg(long, env = "OPTOUTS_BEHIND_PROXY", global = true)]
-    pub behind_proxy: bool,
+    /// The reverse proxies in front of this server, as addresses or CIDR ranges
+    /// (`10.0.0.0/8,192.0.2.7`). A request from one of them is taken to come from the
+    /// right-most `X-Forwarded-For` entry that is not one of them (used for sign-in throttling
+    /// and kept as evidence); without this, forwarding headers are ignored.
+    #[arg(long, env = "OPTOUTS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// DKIM: the selector published in DNS (`SELECTOR._domainkey.DOMAIN`). Signing is on
     /// when selector, domain and key file are all set.
@@ -278,4 +280,12 @@ pub struct BenchDataArgs {
     /// configured keys (the same ones `optouts serve` uses).
     #[arg(long)]
     pub tokens_out: Option<PathBuf>,
+}
+
+/// An address (`192.0.2.7`, one host) or a CIDR range (`10.0.0.0/8`).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or a CIDR range like 10.0.0.0/8"))
 }

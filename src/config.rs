@@ -22,8 +22,8 @@ pub struct Config {
     pub mail: MailUrl,
     pub session: SessionSettings,
     pub signing_keys: SigningKeys,
-    /// Trust forwarding headers for the client's address (sign-in throttling).
-    pub behind_proxy: bool,
+    /// The reverse proxies whose `X-Forwarded-For` is believed (none: the socket's peer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub delivery: DeliverySettings,
     /// DKIM signing of outgoing mail, when configured.
     pub dkim: Option<DkimSettings>,
@@ -113,7 +113,7 @@ impl Config {
                 max_age: settings.session_max_age,
             },
             signing_keys,
-            behind_proxy: settings.behind_proxy,
+            trusted_proxies: settings.trusted_proxies.clone(),
             delivery: DeliverySettings {
                 poll_interval: settings.worker_poll_interval,
                 retry_base: settings.mail_retry_base,

@@ -165,7 +165,7 @@ pub fn test_config(db: &TestDatabase, port: u16) -> Config {
             max_age: Duration::from_secs(12 * 3600),
         },
         signing_keys: SigningKeys::generate().unwrap(),
-        behind_proxy: false,
+        trusted_proxies: Vec::new(),
         delivery: DeliverySettings {
             poll_interval: Duration::from_millis(100),
             retry_base: Duration::from_millis(200),

@@ -12,6 +12,7 @@ use reqwest::header::HeaderMap;
 on_both_backends!(
     every_kind_of_page_carries_the_security_headers_over_http,
     hsts_only_when_the_public_address_is_https,
+    forwarded_addresses_count_only_from_trusted_proxies,
 );
 
 /// What a page is, for the headers it must carry.
@@ -334,7 +335,11 @@ async fn hsts_only_when_the_public_address_is_https(backend: Backend) {
 
     // Behind a proxy with an http public address, a forwarded "https" does not switch it on:
     // the configured address decides, not a request header.
-    let Some(plain) = spawn_app_with(backend, |config| config.behind_proxy = true).await else {
+    let Some(plain) = spawn_app_with(backend, |config| {
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await
+    else {
         return;
     };
     let response = reqwest::Client::new()
@@ -381,4 +386,60 @@ async fn sign_in_by_hand(app: &TestApp, email: &str) -> String {
         .expect("a session cookie");
     assert!(session.secure(), "the session cookie is Secure on https");
     session.value().to_owned()
+}
+
+/// The address kept with a one-click opt-out (and used for sign-in throttling): the socket's
+/// peer unless it is a trusted proxy; then the right-most `X-Forwarded-For` entry that is not
+/// a trusted proxy, whatever the client wrote to its left. `Forwarded` is never read.
+async fn forwarded_addresses_count_only_from_trusted_proxies(backend: Backend) {
+    use diesel::prelude::*;
+    use optouts::db::schema::consent_events;
+    for (trusted, header, expected) in [
+        // No trusted proxies: forwarding headers are the client's own words.
+        (Vec::new(), "198.51.100.1", "127.0.0.1"),
+        // Behind a trusted proxy (this test's loopback): the entry the proxy appended.
+        (
+            vec!["127.0.0.1/32"],
+            "198.51.100.1, 203.0.113.9",
+            "203.0.113.9",
+        ),
+        // A chain of trusted proxies: the first entry from the right that is not one of them.
+        (
+            vec!["127.0.0.1/32", "10.0.0.0/8"],
+            "198.51.100.1, 203.0.113.9, 10.4.5.6",
+            "203.0.113.9",
+        ),
+    ] {
+        let Some(app) = spawn_app_with(backend, |config| {
+            config.trusted_proxies = trusted.iter().map(|t| t.parse().unwrap()).collect();
+        })
+        .await
+        else {
+            return;
+        };
+        app.load_demo();
+        let sent = queued_messages(&app).await;
+        let pat = message_to(&app, &sent, PAT);
+        let url = app.url(&format!(
+            "/u/{}",
+            app.config.signing_keys.unsubscribe_token(pat)
+        ));
+        let response = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", header)
+            .header("forwarded", "for=192.0.2.66")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let kept: Option<String> = consent_events::table
+            .filter(consent_events::email.eq(PAT))
+            .filter(consent_events::kind.eq("opt_out"))
+            .select(consent_events::ip_address)
+            .first(&mut *app.conn())
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some(expected), "{trusted:?} {header}");
+    }
 }
