@@ -478,16 +478,17 @@ pub fn everywhere(conn: &mut DbConnection, email: &str) -> QueryResult<Vec<Named
 
 /// Support lifts the chosen opt-outs of `email` on written consent, in one transaction, each
 /// with an event carrying the evidence. Ids that are not active opt-outs of that address are
-/// ignored. Returns how many were lifted.
+/// ignored. Returns the ids this call lifted (a row lifted concurrently by another is not
+/// among them: only the transaction that removed it reports it).
 pub fn lift_on_written_consent(
     conn: &mut DbConnection,
     email: &EmailAddress,
     ids: &[OptOutId],
     support_user: UserId,
     evidence_json: &str,
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<OptOutId>> {
     write_transaction(conn, |conn| {
-        let mut lifted = 0;
+        let mut lifted = Vec::new();
         for id in ids {
             let opt_in = |active: &ActiveOptOut| NewConsentEvent {
                 group_id: active.group_id,
@@ -504,7 +505,9 @@ pub fn lift_on_written_consent(
                 user_agent: None,
                 evidence: Some(evidence_json),
             };
-            lifted += usize::from(lift_exact(conn, *id, email, opt_in)?.is_some());
+            if lift_exact(conn, *id, email, opt_in)?.is_some() {
+                lifted.push(*id);
+            }
         }
         Ok(lifted)
     })

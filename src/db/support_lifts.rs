@@ -4,11 +4,9 @@
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 use super::accounts::StaffUser;
 use super::opt_outs::{self, NamedOptOut};
-use super::schema::opt_outs as opt_outs_table;
 use super::{DbConnection, messages, write_transaction};
 use crate::domain::consent::WrittenConsent;
 use crate::domain::{EmailAddress, OptOutId, UserId};
@@ -47,25 +45,21 @@ pub fn lift_and_notify(
     asked_by: Option<&StaffUser>,
 ) -> QueryResult<Vec<NamedOptOut>> {
     write_transaction(conn, |conn| {
-        lock_ticked(conn, email, ticked)?;
-        let before: Vec<NamedOptOut> = opt_outs::everywhere(conn, email.as_str())?
+        // The names of the ticked opt-outs, read in the same transaction as the lift.
+        let named: Vec<NamedOptOut> = opt_outs::everywhere(conn, email.as_str())?
             .into_iter()
             .filter(|o| ticked.contains(&o.opt_out.id))
             .collect();
-        opt_outs::lift_on_written_consent(
+        let lifted_ids = opt_outs::lift_on_written_consent(
             conn,
             email,
             ticked,
             support_user,
             &consent.to_evidence(),
         )?;
-        let still_active: HashSet<OptOutId> = opt_outs::everywhere(conn, email.as_str())?
-            .iter()
-            .map(|o| o.opt_out.id)
-            .collect();
-        let lifted: Vec<NamedOptOut> = before
+        let lifted: Vec<NamedOptOut> = named
             .into_iter()
-            .filter(|o| !still_active.contains(&o.opt_out.id))
+            .filter(|o| lifted_ids.contains(&o.opt_out.id))
             .collect();
         if let Some(asker) = asked_by
             && !lifted.is_empty()
@@ -74,26 +68,6 @@ pub fn lift_and_notify(
         }
         Ok(lifted)
     })
-}
-
-/// On PostgreSQL, holds the ticked rows until commit, so "active before, gone after" means
-/// this transaction lifted them, not a concurrent one. SQLite's `BEGIN IMMEDIATE` already
-/// keeps every other writer out.
-fn lock_ticked(
-    conn: &mut DbConnection,
-    email: &EmailAddress,
-    ticked: &[OptOutId],
-) -> QueryResult<()> {
-    if let DbConnection::Postgresql(c) = conn {
-        let ids: Vec<i64> = ticked.iter().map(|id| id.0).collect();
-        opt_outs_table::table
-            .filter(opt_outs_table::id.eq_any(&ids))
-            .filter(opt_outs_table::email.eq(email.as_str()))
-            .select(opt_outs_table::id)
-            .for_update()
-            .load::<i64>(c)?;
-    }
-    Ok(())
 }
 
 fn queue_notice(

@@ -186,6 +186,12 @@ pub fn may_request_opt_in(person: &Person, owner: &Sender) -> Access {
     }
 }
 
+/// Changing or sending a campaign (its recipients, its draft, the send): only the sender who
+/// owns it; admins who can see it only look.
+pub fn may_change_campaign(person: &Person, owner: &Sender) -> bool {
+    person.id == owner.user_id
+}
+
 /// Lifting an opt-out from the back end, on written consent: support only.
 pub fn may_lift_on_written_consent(person: &Person) -> bool {
     person.role == Role::Support
@@ -390,6 +396,14 @@ mod tests {
             Level::ALL
         );
         assert!(manual_opt_out_levels(&support(), &own()).is_empty());
+    }
+
+    #[test]
+    fn only_the_owner_changes_a_campaign() {
+        assert!(may_change_campaign(&user(), &own()));
+        assert!(!may_change_campaign(&client_admin(), &own()));
+        assert!(!may_change_campaign(&group_admin(), &own()));
+        assert!(!may_change_campaign(&user(), &colleague()));
     }
 
     #[test]

@@ -133,8 +133,8 @@ async fn show(
         })
         .await?;
     let shown = match (client, client_layer) {
-        (None, _) => Shown::group_defaults(group_defaults),
-        (Some(_), layer) => Shown::client(group_defaults, layer.as_ref()),
+        (None, _) => FormState::group_defaults(group_defaults),
+        (Some(_), layer) => FormState::client(group_defaults, layer.as_ref()),
     };
     let notice = query
         .saved
@@ -144,7 +144,7 @@ async fn show(
 }
 
 /// What the form shows: the settings in force, and for a client what it would inherit.
-struct Shown {
+struct FormState {
     values: PreferenceSettings,
     overriding: bool,
     /// For a client: the group's one-click level, which it may inherit.
@@ -155,7 +155,7 @@ struct Shown {
     group_display_name: Option<String>,
 }
 
-impl Shown {
+impl FormState {
     fn group_defaults(values: PreferenceSettings) -> Self {
         Self {
             own_one_click: Some(values.one_click_level),
@@ -198,11 +198,11 @@ impl Shown {
 fn page(
     signed_in: &SignedIn,
     target: &Target,
-    shown: Shown,
+    shown: FormState,
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> SettingsPage {
-    let Shown {
+    let FormState {
         values,
         overriding,
         group_one_click,
@@ -375,7 +375,7 @@ async fn save(
             .await?
             .map(|layer| PreferenceSettings::default().with(&layer))
             .unwrap_or_default();
-        let shown = Shown {
+        let shown = FormState {
             values: PreferenceSettings::default().with(&values),
             overriding: true,
             group_one_click: client.map(|_| group_defaults.one_click_level),

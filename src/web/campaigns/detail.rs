@@ -13,7 +13,7 @@ use crate::db::campaigns::{self, Campaign, Recipient};
 use crate::db::contacts::{self, Contact};
 use crate::db::messages::{self, StatusCounts};
 use crate::db::opt_outs;
-use crate::domain::rights::ContactsVisible;
+use crate::domain::rights::{self, ContactsVisible};
 use crate::domain::{CampaignId, ContactId, EmailAddress, Level};
 use crate::web::contacts::{badge, when};
 use crate::web::errors::AppError;
@@ -112,7 +112,7 @@ pub async fn detail(
 ) -> Result<CampaignPage, AppError> {
     let campaign = load_visible(&state, &signed_in.person(), path.into_inner()).await?;
     let query = query.into_inner();
-    let is_owner = campaign.owner.user_id == signed_in.user_id();
+    let is_owner = rights::may_change_campaign(&signed_in.person(), &campaign.owner);
     // The dialog is the sender's, about their own submission.
     let batch = match query.added.as_deref() {
         Some(raw) if is_owner => Some(parse_batch(raw)?),
@@ -165,7 +165,7 @@ async fn render(
     query: DetailQuery,
     dialog: Option<SuppressedDialog>,
 ) -> Result<CampaignPage, AppError> {
-    let is_owner = campaign.owner.user_id == signed_in.user_id();
+    let is_owner = rights::may_change_campaign(&signed_in.person(), &campaign.owner);
     let is_draft = campaign.status == "draft";
     let search = search_term(query.q.as_deref())?;
     let (id, owner) = (campaign.id, campaign.owner);

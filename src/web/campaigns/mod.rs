@@ -40,9 +40,10 @@ async fn load_visible(state: &AppState, person: &Person, id: i64) -> Result<Camp
     Ok(campaign)
 }
 
-/// Only the sender changes their campaign; admins who can see it only look.
+/// Only the sender changes their campaign (`rights::may_change_campaign`); admins who can
+/// see it only look.
 fn require_owner(person: &Person, campaign: &Campaign) -> Result<(), AppError> {
-    if campaign.owner.user_id == person.id {
+    if rights::may_change_campaign(person, &campaign.owner) {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(

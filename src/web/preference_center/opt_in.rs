@@ -12,7 +12,7 @@ use super::link::{self, recipient_response};
 use super::submit::{lift_and_answer, nothing_changed, receive_again};
 use crate::db::link_context::LinkContext;
 use crate::db::{opt_in_requests, unsubscribes};
-use crate::domain::{MessageId, OptOutId, Source};
+use crate::domain::{OptOutId, Source};
 use crate::tokens::{LISTED_LIFT_LIFETIME, LiftAct, OptInScope, TokenError};
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
@@ -91,26 +91,17 @@ async fn offer(
     Ok(Offer { ids, asked })
 }
 
-async fn verified(
-    state: &AppState,
-    token: &str,
-) -> Result<Result<(LinkContext, OptInScope), HttpResponse>, AppError> {
-    let (id, scope): (MessageId, OptInScope) =
-        match state.config.signing_keys.verify_opt_in_token(token) {
-            Ok(named) => named,
-            Err(error) => return Ok(Err(link::token_refused(error))),
-        };
-    Ok(link::load_for_change(state, id)
-        .await?
-        .map(|linked| (linked, scope)))
-}
-
 pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (linked, scope) = match verified(&state, &path).await? {
-        Ok(found) => found,
+    let (id, scope) = match state.config.signing_keys.verify_opt_in_token(&path) {
+        Ok(named) => named,
+        Err(error) => return Ok(link::token_refused(error)),
+    };
+    // A page that shows (mail scanners open it): the sender's profile as remembered.
+    let linked = match link::load(&state, id).await? {
+        Ok(linked) => linked,
         Err(page) => return Ok(page),
     };
     let offer = offer(&state, &linked, scope).await?;
