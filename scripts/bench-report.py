@@ -141,6 +141,15 @@ def rows(f):
             result=verdict(None if growth is None else growth <= 50))
 
     for b in BACKENDS:
+        flood, alone = f.get("P9", b, "rps_flood"), f.get("P9", b, "rps_alone")
+        ratio = flood / alone if flood and alone else None
+        add("P9 P1 during a wrong-password sign-in flood", b, number(flood, "req/s"),
+            number(alone, "req/s (P1 alone)"), number(ratio), "≥ 0.50 × P1 alone",
+            verdict(None if ratio is None else ratio >= 0.5))
+        add("P9 password checks done during the flood", b,
+            number(f.get("P9", b, "checks_per_s"), "/s"))
+
+    for b in BACKENDS:
         for figure in f.all("P6", b, "rss_mb"):
             add(f"P6 resident memory, VmRSS ({figure['note']})", b,
                 number(figure["value"], "MB"))

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::opt_out_writer::OptOutWriter;
 use crate::db::{self, DatabaseUrl, DbPool};
+use crate::passwords::PasswordChecker;
 use crate::web::errors::render_framework_error;
 use crate::web::{self as handlers, AppState, request_log, security_headers, session};
 
@@ -31,7 +32,7 @@ impl Default for ServerOptions {
 
 /// Threads per actix worker for blocking work (`web::block`, each worker has its own pool): one
 /// for each pooled database connection the worker's share could keep busy, plus two for
-/// blocking work that holds none (password hashing). More threads only wait on the pool's lock:
+/// blocking work that holds none (passwords are hashed on threads of their own). More threads only wait on the pool's lock:
 /// a sleep and a wake-up per request under load. With actix's default (512 shared out over the
 /// cores) 64 concurrent recipients' pages took 42.5 µs of CPU each, with this 36.3 µs.
 pub fn blocking_threads_per_worker(db_pool_size: u32, workers: usize) -> usize {
@@ -72,6 +73,7 @@ impl Application {
             config: Arc::new(config),
             opt_out_writer,
             sender_profiles: Arc::default(),
+            passwords: PasswordChecker::start().context("cannot start the password threads")?,
         });
         let https = state.config.served_over_https();
         let blocking_threads =

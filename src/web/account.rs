@@ -13,11 +13,12 @@ use serde::Deserialize;
 use super::csrf::ProtectedForm;
 use super::errors::AppError;
 use super::layout::{Area, Chrome};
+use super::password_check::check_password;
 use super::session::{SessionClaims, SignedIn, session_cookie};
 use super::state::AppState;
 use crate::db::accounts;
 use crate::passwords::{self, MIN_PASSWORD_CHARS};
-use crate::sign_in::{self, Outcome, ThrottlePolicy};
+use crate::sign_in::Outcome;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "account/password.html")]
@@ -96,26 +97,22 @@ async fn change(
     let current = SecretString::from(form.current_password);
     let new = SecretString::from(form.new_password);
     // The current password is checked exactly like a sign-in, so failures here count towards
-    // the same throttle and a guessed-at account is locked the same way.
-    let outcome = state
-        .db(move |conn| -> anyhow::Result<Result<i64, Outcome>> {
-            match sign_in::attempt(
-                conn,
-                &email,
-                &current,
-                &client_address,
-                &ThrottlePolicy::default(),
-            )? {
-                Outcome::SignedIn(user) if user.id == user_id => {
-                    let hash = passwords::hash(&new)?;
-                    Ok(Ok(accounts::change_password(conn, user_id, &hash)?))
-                }
-                // The address is the signed-in person's own; anything else is refused.
-                Outcome::SignedIn(_) => Ok(Err(Outcome::Refused)),
-                refused => Ok(Err(refused)),
-            }
-        })
-        .await?;
+    // the same throttle and a guessed-at account is slowed the same way.
+    let outcome = match check_password(&state, email, current, client_address).await? {
+        // The address is the signed-in person's own; anything else is refused.
+        Outcome::SignedIn(user) if user.id == user_id => {
+            let hash = state
+                .passwords
+                .hash(new)
+                .await
+                .map_err(|busy| AppError::Busy(busy.to_string()))??;
+            Ok(state
+                .db(move |conn| accounts::change_password(conn, user_id, &hash))
+                .await?)
+        }
+        Outcome::SignedIn(_) => Err(Outcome::Refused),
+        refused => Err(refused),
+    };
     match outcome {
         Ok(session_version) => {
             let claims = SessionClaims::new(user_id, session_version)?;

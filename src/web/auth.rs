@@ -12,12 +12,13 @@ use super::csrf::{
 };
 use super::errors::AppError;
 use super::layout::Chrome;
+use super::password_check::check_password;
 use super::session::{
     SessionClaims, cleared_session_cookie, latest_expiry, random_token, session_cookie,
 };
 use super::state::AppState;
 use crate::db::{accounts, revoked_sessions};
-use crate::sign_in::{self, Outcome, ThrottlePolicy};
+use crate::sign_in::Outcome;
 
 /// The sign-in form is not behind a session, so it gets its own CSRF token: a random value in a
 /// short-lived cookie that the form must echo (double submit). It stops another site from
@@ -95,17 +96,7 @@ async fn login_submit(
     let client_address = super::client_address::of(&req, &state.config);
     let email_input = form.email.clone();
     let password = SecretString::from(form.password);
-    let outcome = state
-        .db(move |conn| {
-            sign_in::attempt(
-                conn,
-                &email_input,
-                &password,
-                &client_address,
-                &ThrottlePolicy::default(),
-            )
-        })
-        .await?;
+    let outcome = check_password(&state, email_input, password, client_address).await?;
 
     let retry_page = |error: String, status: StatusCode| -> Result<HttpResponse, AppError> {
         let csrf_token = random_token()?;

@@ -210,7 +210,7 @@ impl ResponseError for AppError {
                 .render_response()
             }
             AppError::Busy(error) => {
-                tracing::warn!(%error, "no database connection in time");
+                tracing::warn!(%error, "refused while busy");
                 ErrorPage {
                     chrome: Chrome::anonymous(),
                     status: status.as_u16(),

@@ -16,6 +16,7 @@ pub mod health;
 pub mod keyset;
 pub mod layout;
 pub mod pages;
+pub mod password_check;
 pub mod preference_center;
 pub mod request_log;
 pub mod search;

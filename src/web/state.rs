@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::db::opt_out_writer::OptOutWriter;
 use crate::db::sender_profile_cache::SenderProfileCache;
 use crate::db::{DbConnection, DbPool};
+use crate::passwords::PasswordChecker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +20,8 @@ pub struct AppState {
     pub opt_out_writer: Option<OptOutWriter>,
     /// Senders' names and settings for recipients' pages, remembered for a few seconds.
     pub sender_profiles: Arc<SenderProfileCache>,
+    /// Where password hashes are computed: a few low-priority threads, never a pooled one.
+    pub passwords: PasswordChecker,
 }
 
 impl AppState {

@@ -216,14 +216,26 @@ pub async fn demo_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub fn new_client() -> reqwest::Client {
+    client_builder().build().unwrap()
+}
+
+/// A browser whose connections come from `address` (any 127.x.y.z is this machine, and the
+/// server sees that address as the client's): another person on another network.
+#[allow(dead_code)] // tests/access and tests/faults; tests/app checks the rest of this file
+pub fn new_client_from(address: &str) -> reqwest::Client {
+    client_builder()
+        .local_address(Some(address.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         // actix closes an idle keep-alive connection after 5 s; reusing one at that moment
         // fails the request (IncompleteMessage). Tests that poll slowly must not race that.
         .pool_idle_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
 }
 
 impl TestApp {

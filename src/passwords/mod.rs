@@ -1,5 +1,9 @@
 //! Staff passwords: Argon2id hashes (argon2's defaults: Argon2id, v19, salted per hash).
 
+mod checker;
+
+pub use checker::{CheckerBusy, PasswordChecker, release_big_allocations_when_freed};
+
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::LazyLock;
