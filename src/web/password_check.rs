@@ -29,6 +29,8 @@ pub async fn check_password(
         // Holds nothing but this request: no connection, no hashing thread.
         actix_web::rt::time::sleep(wait).await;
     }
+    // Busy (the hashing queue is full): 503, and the attempt stays counted as a failure, as
+    // when the process stops mid-check — a refusal never gives a guesser a free try.
     let matched = state
         .passwords
         .verify(password, ticket.stored_hash())
