@@ -7,7 +7,7 @@ use super::schema::{clients, groups, users};
 use super::{DbConnection, now};
 use crate::domain::{ClientId, EmailAddress, GroupId, Person, Role, UserId};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Group {
     pub id: GroupId,
     pub name: String,
@@ -79,35 +79,29 @@ pub struct NewStaffUser<'a> {
 
 #[derive(Queryable)]
 struct UserRow {
-    id: i64,
+    id: UserId,
     email: String,
     display_name: String,
-    role: String,
-    group_id: Option<i64>,
-    client_id: Option<i64>,
+    role: Role,
+    group_id: Option<GroupId>,
+    client_id: Option<ClientId>,
     password_hash: String,
     session_version: i64,
     _created_at: NaiveDateTime,
 }
 
-impl TryFrom<UserRow> for StaffUser {
-    type Error = diesel::result::Error;
-
-    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let role = row
-            .role
-            .parse::<Role>()
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-        Ok(StaffUser {
-            id: UserId(row.id),
+impl From<UserRow> for StaffUser {
+    fn from(row: UserRow) -> Self {
+        StaffUser {
+            id: row.id,
             email: row.email,
             display_name: row.display_name,
-            role,
-            group_id: row.group_id.map(GroupId),
-            client_id: row.client_id.map(ClientId),
+            role: row.role,
+            group_id: row.group_id,
+            client_id: row.client_id,
             password_hash: row.password_hash,
             session_version: row.session_version,
-        })
+        }
     }
 }
 
@@ -115,23 +109,17 @@ pub fn find_group_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Op
     groups::table
         .filter(groups::name.eq(name))
         .select((groups::id, groups::name))
-        .first::<(i64, String)>(conn)
+        .first::<Group>(conn)
         .optional()
-        .map(|row| {
-            row.map(|(id, name)| Group {
-                id: GroupId(id),
-                name,
-            })
-        })
 }
 
 pub fn create_group(conn: &mut DbConnection, name: &str) -> QueryResult<Group> {
     let id = diesel::insert_into(groups::table)
         .values((groups::name.eq(name), groups::created_at.eq(now())))
         .returning(groups::id)
-        .get_result::<i64>(conn)?;
+        .get_result::<GroupId>(conn)?;
     Ok(Group {
-        id: GroupId(id),
+        id,
         name: name.to_owned(),
     })
 }
@@ -142,14 +130,14 @@ pub fn find_client_by_name(
     name: &str,
 ) -> QueryResult<Option<Client>> {
     clients::table
-        .filter(clients::group_id.eq(group_id.0))
+        .filter(clients::group_id.eq(group_id))
         .filter(clients::name.eq(name))
         .select(clients::id)
-        .first::<i64>(conn)
+        .first::<ClientId>(conn)
         .optional()
         .map(|id| {
             id.map(|id| Client {
-                id: ClientId(id),
+                id,
                 group_id,
                 name: name.to_owned(),
             })
@@ -163,14 +151,14 @@ pub fn create_client(
 ) -> QueryResult<Client> {
     let id = diesel::insert_into(clients::table)
         .values((
-            clients::group_id.eq(group_id.0),
+            clients::group_id.eq(group_id),
             clients::name.eq(name),
             clients::created_at.eq(now()),
         ))
         .returning(clients::id)
-        .get_result::<i64>(conn)?;
+        .get_result::<ClientId>(conn)?;
     Ok(Client {
-        id: ClientId(id),
+        id,
         group_id,
         name: name.to_owned(),
     })
@@ -178,17 +166,13 @@ pub fn create_client(
 
 pub fn list_clients(conn: &mut DbConnection, group_id: GroupId) -> QueryResult<Vec<Client>> {
     clients::table
-        .filter(clients::group_id.eq(group_id.0))
+        .filter(clients::group_id.eq(group_id))
         .order(clients::name)
         .select((clients::id, clients::name))
-        .load::<(i64, String)>(conn)
+        .load::<(ClientId, String)>(conn)
         .map(|rows| {
             rows.into_iter()
-                .map(|(id, name)| Client {
-                    id: ClientId(id),
-                    group_id,
-                    name,
-                })
+                .map(|(id, name)| Client { id, group_id, name })
                 .collect()
         })
 }
@@ -198,16 +182,15 @@ pub fn create_user(conn: &mut DbConnection, new: &NewStaffUser<'_>) -> QueryResu
         .values((
             users::email.eq(new.email.as_str()),
             users::display_name.eq(new.display_name),
-            users::role.eq(new.role.as_str()),
-            users::group_id.eq(new.group_id.map(|g| g.0)),
-            users::client_id.eq(new.client_id.map(|c| c.0)),
+            users::role.eq(new.role),
+            users::group_id.eq(new.group_id),
+            users::client_id.eq(new.client_id),
             users::password_hash.eq(new.password_hash),
             users::session_version.eq(1),
             users::created_at.eq(now()),
         ))
         .returning(users::id)
-        .get_result::<i64>(conn)
-        .map(UserId)
+        .get_result::<UserId>(conn)
 }
 
 pub fn find_user_by_email(
@@ -217,9 +200,8 @@ pub fn find_user_by_email(
     users::table
         .filter(users::email.eq(email.as_str()))
         .first::<UserRow>(conn)
-        .optional()?
-        .map(StaffUser::try_from)
-        .transpose()
+        .optional()
+        .map(|row| row.map(StaffUser::from))
 }
 
 /// The signed-in person with the names shown in the page header.
@@ -227,7 +209,7 @@ pub fn find_account(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<S
     let row = users::table
         .left_join(groups::table.on(groups::id.nullable().eq(users::group_id)))
         .left_join(clients::table.on(clients::id.nullable().eq(users::client_id)))
-        .filter(users::id.eq(id.0))
+        .filter(users::id.eq(id))
         .select((
             users::all_columns,
             groups::name.nullable(),
@@ -235,19 +217,16 @@ pub fn find_account(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<S
         ))
         .first::<(UserRow, Option<String>, Option<String>)>(conn)
         .optional()?;
-    row.map(|(user, group_name, client_name)| {
-        Ok(StaffAccount {
-            user: StaffUser::try_from(user)?,
-            group_name,
-            client_name,
-        })
-    })
-    .transpose()
+    Ok(row.map(|(user, group_name, client_name)| StaffAccount {
+        user: StaffUser::from(user),
+        group_name,
+        client_name,
+    }))
 }
 
 /// Ends every session of the user (they carry the old version) and returns the new version.
 pub fn bump_session_version(conn: &mut DbConnection, id: UserId) -> QueryResult<i64> {
-    diesel::update(users::table.filter(users::id.eq(id.0)))
+    diesel::update(users::table.filter(users::id.eq(id)))
         .set(users::session_version.eq(users::session_version + 1))
         .returning(users::session_version)
         .get_result(conn)
@@ -256,7 +235,7 @@ pub fn bump_session_version(conn: &mut DbConnection, id: UserId) -> QueryResult<
 /// Stores a new password hash and, in the same statement, bumps the session version so every
 /// session signed in with the old password ends. Returns the new version.
 pub fn change_password(conn: &mut DbConnection, id: UserId, new_hash: &str) -> QueryResult<i64> {
-    diesel::update(users::table.filter(users::id.eq(id.0)))
+    diesel::update(users::table.filter(users::id.eq(id)))
         .set((
             users::password_hash.eq(new_hash),
             users::session_version.eq(users::session_version + 1),
@@ -273,15 +252,7 @@ pub fn list_groups(conn: &mut DbConnection) -> QueryResult<Vec<Group>> {
     groups::table
         .order(groups::name)
         .select((groups::id, groups::name))
-        .load::<(i64, String)>(conn)
-        .map(|rows| {
-            rows.into_iter()
-                .map(|(id, name)| Group {
-                    id: GroupId(id),
-                    name,
-                })
-                .collect()
-        })
+        .load::<Group>(conn)
 }
 
 #[cfg(test)]

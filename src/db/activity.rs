@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{campaigns, clients, consent_events, groups, opt_outs, users};
-use crate::domain::{ClientId, GroupId, Level, OptOutId, UserId};
+use crate::domain::{ClientId, ConsentEventId, EventKind, GroupId, Level, OptOutId, UserId};
 use crate::on_each_backend;
 
 /// Whose opt-outs: a group admin's (or support's chosen) group, or a client admin's view —
@@ -40,10 +40,28 @@ pub struct ActivityFilter {
     pub address_prefix: Option<String>,
 }
 
+/// What a row's id names: the active opt-out, or for a lifted one the consent event that
+/// lifted it (the opt-out row is gone). Each list pages by its own kind of id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityRowId {
+    OptOut(OptOutId),
+    LiftedBy(ConsentEventId),
+}
+
+impl ActivityRowId {
+    /// The number a page's cursor carries; which table it indexes depends on the list.
+    pub fn keyset_value(self) -> i64 {
+        match self {
+            ActivityRowId::OptOut(id) => id.0,
+            ActivityRowId::LiftedBy(id) => id.0,
+        }
+    }
+}
+
 /// One row of the list and of the CSV export.
 #[derive(Debug, Clone)]
 pub struct ActivityRow {
-    pub id: OptOutId,
+    pub id: ActivityRowId,
     pub email: String,
     pub level: Level,
     pub scope_name: String,
@@ -54,8 +72,9 @@ pub struct ActivityRow {
     pub actor_name: Option<String>,
 }
 
-type Row = (
-    (i64, String, String, String, Option<String>, NaiveDateTime),
+/// `Id`: `OptOutId` for active rows, `ConsentEventId` for lifted ones.
+type Row<Id> = (
+    (Id, String, Level, String, Option<String>, NaiveDateTime),
     String,
     Option<String>,
     Option<String>,
@@ -82,41 +101,41 @@ macro_rules! scoped_query {
                     .field(clients::id)
                     .nullable()
                     .eq($t::scope_id.nullable())
-                    .and($t::level.nullable().eq("client"))),
+                    .and($t::level.nullable().eq(Level::Client))),
             )
             .left_join(
                 scope_users.on(scope_users
                     .field(users::id)
                     .nullable()
                     .eq($t::scope_id.nullable())
-                    .and($t::level.nullable().eq("user"))),
+                    .and($t::level.nullable().eq(Level::User))),
             )
             .left_join(actors.on(actors.field(users::id).nullable().eq($t::actor_user_id)))
             .left_join(campaigns::table.on(campaigns::id.nullable().eq($t::campaign_id)))
-            .filter($t::group_id.eq($scope.group().0))
+            .filter($t::group_id.eq($scope.group()))
             .into_boxed();
         // The client of a row's scope: the client itself, or the user's client.
         let users_of = |client: ClientId| {
             user_clients
-                .filter(user_clients.field(users::client_id).eq(client.0))
+                .filter(user_clients.field(users::client_id).eq(client))
                 .select(user_clients.field(users::id).nullable())
         };
         let in_client = |client: ClientId| {
             ($t::level
                 .nullable()
-                .eq("client")
-                .and($t::scope_id.nullable().eq(client.0)))
+                .eq(Level::Client)
+                .and($t::scope_id.nullable().eq(client)))
             .or($t::level
                 .nullable()
-                .eq("user")
+                .eq(Level::User)
                 .and($t::scope_id.nullable().eq_any(users_of(client))))
         };
         if let ActivityScope::Client { client, .. } = $scope {
-            query = query.filter($t::level.nullable().eq("group").or(in_client(client)));
+            query = query.filter($t::level.nullable().eq(Level::Group).or(in_client(client)));
         }
         let filter: &ActivityFilter = $filter;
         if let Some(level) = filter.level {
-            query = query.filter($t::level.nullable().eq(level.as_str()));
+            query = query.filter($t::level.nullable().eq(level));
         }
         if let Some(client) = filter.client {
             query = query.filter(in_client(client));
@@ -125,8 +144,8 @@ macro_rules! scoped_query {
             query = query.filter(
                 $t::level
                     .nullable()
-                    .eq("user")
-                    .and($t::scope_id.nullable().eq(user.0)),
+                    .eq(Level::User)
+                    .and($t::scope_id.nullable().eq(user)),
             );
         }
         if let Some(source) = &filter.source {
@@ -155,7 +174,7 @@ macro_rules! scoped_query {
 macro_rules! newest_first {
     ($t:ident, $level:expr, $note:expr, $scope:expr, $filter:expr, $after:expr) => {{
         let (mut query, scope_clients, scope_users, actors) = scoped_query!($t, $scope, $filter);
-        let after: Option<(NaiveDateTime, OptOutId)> = $after;
+        let after = $after;
         if let Some((at, id)) = after {
             // `created_at <= at` is implied by the OR, but only a plain range lets the database
             // start the index walk at the cursor: without it SQLite walks the group's index from
@@ -163,7 +182,7 @@ macro_rules! newest_first {
             query = query.filter($t::created_at.le(at)).filter(
                 $t::created_at
                     .lt(at)
-                    .or($t::created_at.eq(at).and($t::id.lt(id.0))),
+                    .or($t::created_at.eq(at).and($t::id.lt(id))),
             );
         }
         query.order(($t::created_at.desc(), $t::id.desc())).select((
@@ -197,10 +216,14 @@ pub fn page(
 ) -> QueryResult<Vec<ActivityRow>> {
     // On the backend's own connection (the boxed query is built for it): through the enum
     // diesel renders the query to SQL text and converts every value, a tenth of an export's CPU.
-    let rows: Vec<Row> = on_each_backend!(conn, |conn| newest_first!(scope, filter, after)
-        .limit(limit)
-        .load::<Row>(conn))?;
-    rows.into_iter().map(to_row).collect()
+    let rows: Vec<Row<OptOutId>> =
+        on_each_backend!(conn, |conn| newest_first!(scope, filter, after)
+            .limit(limit)
+            .load::<Row<OptOutId>>(conn))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| to_row(row, ActivityRowId::OptOut))
+        .collect())
 }
 
 /// Every matching row, newest first, handed to `write` in slices of at most `chunk` rows; returns
@@ -220,11 +243,11 @@ pub fn for_each_chunk<E: From<diesel::result::Error>>(
     let mut total = 0;
     match conn {
         DbConnection::Postgresql(conn) => {
-            let rows = newest_first!(scope, filter, None)
-                .load_iter::<Row, diesel::pg::PgRowByRowLoadingMode>(conn)?;
+            let rows = newest_first!(scope, filter, None::<(NaiveDateTime, OptOutId)>)
+                .load_iter::<Row<OptOutId>, diesel::pg::PgRowByRowLoadingMode>(conn)?;
             let mut buffer = Vec::with_capacity(chunk);
             for row in rows {
-                buffer.push(to_row(row?)?);
+                buffer.push(to_row(row?, ActivityRowId::OptOut));
                 if buffer.len() == chunk {
                     write(&buffer)?;
                     total += buffer.len();
@@ -241,7 +264,11 @@ pub fn for_each_chunk<E: From<diesel::result::Error>>(
                 write(&rows)?;
                 total += rows.len();
                 match rows.last() {
-                    Some(last) if rows.len() == chunk => after = Some((last.created_at, last.id)),
+                    Some(ActivityRow {
+                        created_at,
+                        id: ActivityRowId::OptOut(id),
+                        ..
+                    }) if rows.len() == chunk => after = Some((*created_at, *id)),
                     _ => break,
                 }
             }
@@ -250,19 +277,16 @@ pub fn for_each_chunk<E: From<diesel::result::Error>>(
     Ok(total)
 }
 
-fn to_row(row: Row) -> QueryResult<ActivityRow> {
+fn to_row<Id>(row: Row<Id>, id_of: impl Fn(Id) -> ActivityRowId) -> ActivityRow {
     let ((id, email, level, source, reason, created_at), group, client, user, campaign, actor) =
         row;
-    let level: Level = level
-        .parse()
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let scope_name = match level {
         Level::Group => group,
         Level::Client => client.unwrap_or_default(),
         Level::User => user.unwrap_or_default(),
     };
-    Ok(ActivityRow {
-        id: OptOutId(id),
+    ActivityRow {
+        id: id_of(id),
         email,
         level,
         scope_name,
@@ -271,7 +295,7 @@ fn to_row(row: Row) -> QueryResult<ActivityRow> {
         reason,
         created_at,
         actor_name: actor,
-    })
+    }
 }
 
 /// How many rows match, counting at most `cap` (so the count stays cheap on millions of rows:
@@ -283,7 +307,7 @@ pub fn count_capped(
     cap: i64,
 ) -> QueryResult<i64> {
     let (query, _, _, _) = scoped_query!(opt_outs, scope, filter);
-    let ids: Vec<i64> = query.select(opt_outs::id).limit(cap).load(conn)?;
+    let ids: Vec<OptOutId> = query.select(opt_outs::id).limit(cap).load(conn)?;
     Ok(ids.len() as i64)
 }
 
@@ -294,10 +318,10 @@ pub fn lifted_page(
     conn: &mut DbConnection,
     scope: ActivityScope,
     filter: &ActivityFilter,
-    after: Option<(NaiveDateTime, OptOutId)>,
+    after: Option<(NaiveDateTime, ConsentEventId)>,
     limit: i64,
 ) -> QueryResult<Vec<ActivityRow>> {
-    let rows: Vec<Row> = on_each_backend!(conn, |conn| newest_first!(
+    let rows: Vec<Row<ConsentEventId>> = on_each_backend!(conn, |conn| newest_first!(
         consent_events,
         consent_events::level.assume_not_null(),
         consent_events::evidence,
@@ -305,8 +329,11 @@ pub fn lifted_page(
         filter,
         after
     )
-    .filter(consent_events::kind.eq("opt_in"))
+    .filter(consent_events::kind.eq(EventKind::OptIn))
     .limit(limit)
-    .load::<Row>(conn))?;
-    rows.into_iter().map(to_row).collect()
+    .load::<Row<ConsentEventId>>(conn))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| to_row(row, ActivityRowId::LiftedBy))
+        .collect())
 }

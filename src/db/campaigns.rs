@@ -42,39 +42,46 @@ pub struct Campaign {
     pub group_name: String,
 }
 
-type CampaignRow = (
-    (i64, i64, i64, i64),
-    (String, String, String, String, Option<String>, String),
-    (NaiveDateTime, Option<NaiveDateTime>),
-    (String, String, String),
-);
+/// A campaign as [`campaign_with_names!`] selects it, in that order.
+#[derive(Queryable)]
+struct CampaignRow {
+    id: CampaignId,
+    group_id: GroupId,
+    client_id: ClientId,
+    owner_user_id: UserId,
+    name: String,
+    subject: String,
+    from_name: String,
+    body_text: String,
+    body_html: Option<String>,
+    status: String,
+    created_at: NaiveDateTime,
+    sent_at: Option<NaiveDateTime>,
+    owner_name: String,
+    client_name: String,
+    group_name: String,
+}
 
 impl From<CampaignRow> for Campaign {
     fn from(row: CampaignRow) -> Self {
-        let (
-            (id, group, client, owner),
-            (name, subject, from_name, body_text, body_html, status),
-            (created_at, sent_at),
-            (owner_name, client_name, group_name),
-        ) = row;
         Campaign {
-            id: CampaignId(id),
+            id: row.id,
             owner: Sender {
-                user_id: UserId(owner),
-                client_id: ClientId(client),
-                group_id: GroupId(group),
+                user_id: row.owner_user_id,
+                client_id: row.client_id,
+                group_id: row.group_id,
             },
-            name,
-            subject,
-            from_name,
-            body_text,
-            body_html,
-            status,
-            created_at,
-            sent_at,
-            owner_name,
-            client_name,
-            group_name,
+            name: row.name,
+            subject: row.subject,
+            from_name: row.from_name,
+            body_text: row.body_text,
+            body_html: row.body_html,
+            status: row.status,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+            owner_name: row.owner_name,
+            client_name: row.client_name,
+            group_name: row.group_name,
         }
     }
 }
@@ -86,22 +93,21 @@ macro_rules! campaign_with_names {
             .inner_join(clients::table)
             .inner_join(groups::table)
             .select((
-                (
-                    campaigns::id,
-                    campaigns::group_id,
-                    campaigns::client_id,
-                    campaigns::owner_user_id,
-                ),
-                (
-                    campaigns::name,
-                    campaigns::subject,
-                    campaigns::from_name,
-                    campaigns::body_text,
-                    campaigns::body_html,
-                    campaigns::status,
-                ),
-                (campaigns::created_at, campaigns::sent_at),
-                (users::display_name, clients::name, groups::name),
+                campaigns::id,
+                campaigns::group_id,
+                campaigns::client_id,
+                campaigns::owner_user_id,
+                campaigns::name,
+                campaigns::subject,
+                campaigns::from_name,
+                campaigns::body_text,
+                campaigns::body_html,
+                campaigns::status,
+                campaigns::created_at,
+                campaigns::sent_at,
+                users::display_name,
+                clients::name,
+                groups::name,
             ))
     };
 }
@@ -112,21 +118,20 @@ pub fn find_by_owner_and_name(
     name: &str,
 ) -> QueryResult<Option<CampaignId>> {
     campaigns::table
-        .filter(campaigns::owner_user_id.eq(owner.0))
+        .filter(campaigns::owner_user_id.eq(owner))
         .filter(campaigns::name.eq(name))
         .select(campaigns::id)
-        .first::<i64>(conn)
+        .first::<CampaignId>(conn)
         .optional()
-        .map(|id| id.map(CampaignId))
 }
 
 pub fn create_draft(conn: &mut DbConnection, draft: &NewDraft<'_>) -> QueryResult<CampaignId> {
     let at = now();
     diesel::insert_into(campaigns::table)
         .values((
-            campaigns::group_id.eq(draft.group_id.0),
-            campaigns::client_id.eq(draft.client_id.0),
-            campaigns::owner_user_id.eq(draft.owner_user_id.0),
+            campaigns::group_id.eq(draft.group_id),
+            campaigns::client_id.eq(draft.client_id),
+            campaigns::owner_user_id.eq(draft.owner_user_id),
             campaigns::name.eq(draft.name),
             campaigns::subject.eq(draft.subject),
             campaigns::from_name.eq(draft.from_name),
@@ -137,13 +142,12 @@ pub fn create_draft(conn: &mut DbConnection, draft: &NewDraft<'_>) -> QueryResul
             campaigns::updated_at.eq(at),
         ))
         .returning(campaigns::id)
-        .get_result::<i64>(conn)
-        .map(CampaignId)
+        .get_result::<CampaignId>(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: CampaignId) -> QueryResult<Option<Campaign>> {
     campaign_with_names!()
-        .filter(campaigns::id.eq(id.0))
+        .filter(campaigns::id.eq(id))
         .first::<CampaignRow>(conn)
         .optional()
         .map(|row| row.map(Campaign::from))
@@ -158,14 +162,14 @@ pub fn page(
 ) -> QueryResult<Vec<Campaign>> {
     let mut query = campaign_with_names!().into_boxed();
     query = match visible {
-        ContactsVisible::OwnedBy(user) => query.filter(campaigns::owner_user_id.eq(user.0)),
-        ContactsVisible::InClient(client) => query.filter(campaigns::client_id.eq(client.0)),
-        ContactsVisible::InGroup(group) => query.filter(campaigns::group_id.eq(group.0)),
+        ContactsVisible::OwnedBy(user) => query.filter(campaigns::owner_user_id.eq(user)),
+        ContactsVisible::InClient(client) => query.filter(campaigns::client_id.eq(client)),
+        ContactsVisible::InGroup(group) => query.filter(campaigns::group_id.eq(group)),
         ContactsVisible::Everywhere => query,
         ContactsVisible::Nothing => return Ok(Vec::new()),
     };
     if let Some(before) = before {
-        query = query.filter(campaigns::id.lt(before.0));
+        query = query.filter(campaigns::id.lt(before));
     }
     query
         .order(campaigns::id.desc())
@@ -180,10 +184,9 @@ pub fn add_recipients(
     campaign: &Campaign,
     contact_ids: &[ContactId],
 ) -> QueryResult<Added> {
-    let ids: Vec<i64> = contact_ids.iter().map(|c| c.0).collect();
-    let owned: Vec<i64> = contacts::table
-        .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
-        .filter(contacts::id.eq_any(ids))
+    let owned: Vec<ContactId> = contacts::table
+        .filter(contacts::owner_user_id.eq(campaign.owner.user_id))
+        .filter(contacts::id.eq_any(contact_ids))
         .select(contacts::id)
         .load(conn)?;
     insert_recipients(conn, campaign.id, owned)
@@ -196,8 +199,8 @@ pub fn add_matching(
     search: &str,
 ) -> QueryResult<Added> {
     let (address, name) = super::contacts::search_patterns(search);
-    let matching: Vec<i64> = contacts::table
-        .filter(contacts::owner_user_id.eq(campaign.owner.user_id.0))
+    let matching: Vec<ContactId> = contacts::table
+        .filter(contacts::owner_user_id.eq(campaign.owner.user_id))
         .filter(
             contacts::email
                 .like(address)
@@ -213,7 +216,7 @@ pub fn add_matching(
 fn insert_recipients(
     conn: &mut DbConnection,
     campaign: CampaignId,
-    contact_ids: Vec<i64>,
+    contact_ids: Vec<ContactId>,
 ) -> QueryResult<Added> {
     write_transaction(conn, |conn| {
         let at = now();
@@ -222,7 +225,7 @@ fn insert_recipients(
         // compile through the connection enum, and a person adds at most a few thousand.
         for contact in contact_ids {
             let values = (
-                campaign_recipients::campaign_id.eq(campaign.0),
+                campaign_recipients::campaign_id.eq(campaign),
                 campaign_recipients::contact_id.eq(contact),
                 campaign_recipients::status.eq("pending"),
                 campaign_recipients::added_at.eq(at),
@@ -233,7 +236,7 @@ fn insert_recipients(
                     .on_conflict_do_nothing()
                     .execute(c))?;
             if inserted == 1 {
-                added.push(ContactId(contact));
+                added.push(contact);
             }
         }
         Ok(Added {
@@ -250,8 +253,8 @@ pub struct Added {
     pub at: NaiveDateTime,
 }
 
-/// A recipient row on the campaign page.
-#[derive(Debug, Clone)]
+/// A recipient row on the campaign page, in the order [`recipients_page`] selects it.
+#[derive(Debug, Clone, Queryable)]
 pub struct Recipient {
     pub contact_id: ContactId,
     pub email: String,
@@ -271,7 +274,7 @@ pub fn recipients_page(
     let mut query = campaign_recipients::table
         .inner_join(contacts::table)
         .left_join(messages::table.on(messages::id.nullable().eq(campaign_recipients::message_id)))
-        .filter(campaign_recipients::campaign_id.eq(campaign.0))
+        .filter(campaign_recipients::campaign_id.eq(campaign))
         .select((
             contacts::id,
             contacts::email,
@@ -288,30 +291,15 @@ pub fn recipients_page(
                 .and(contacts::id.gt(id))),
         );
     }
-    let rows = query
+    query
         .order((contacts::email.asc(), contacts::id.asc()))
         .limit(limit)
-        .load::<(i64, String, String, String, Option<String>, Option<String>)>(conn)?;
-    rows.into_iter()
-        .map(|(id, email, name, status, level, message_status)| {
-            Ok(Recipient {
-                contact_id: ContactId(id),
-                email,
-                name,
-                status,
-                suppressed_level: level
-                    .map(|l| l.parse::<Level>())
-                    .transpose()
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
-                message_status,
-            })
-        })
-        .collect()
+        .load::<Recipient>(conn)
 }
 
 pub fn count_recipients(conn: &mut DbConnection, campaign: CampaignId) -> QueryResult<i64> {
     campaign_recipients::table
-        .filter(campaign_recipients::campaign_id.eq(campaign.0))
+        .filter(campaign_recipients::campaign_id.eq(campaign))
         .count()
         .get_result(conn)
 }
@@ -322,15 +310,15 @@ pub fn count_suppressed_now(conn: &mut DbConnection, campaign: &Campaign) -> Que
     let sender = campaign.owner;
     let blocking = opt_outs::table
         .filter(opt_outs::email.eq(contacts::email))
-        .filter(opt_outs::group_id.eq(sender.group_id.0))
+        .filter(opt_outs::group_id.eq(sender.group_id))
         .filter(super::opt_outs::blocks_mail_from(
-            sender.group_id.0,
-            sender.client_id.0,
-            sender.user_id.0,
+            sender.group_id,
+            sender.client_id,
+            sender.user_id,
         ));
     campaign_recipients::table
         .inner_join(contacts::table)
-        .filter(campaign_recipients::campaign_id.eq(campaign.id.0))
+        .filter(campaign_recipients::campaign_id.eq(campaign.id))
         .filter(exists(blocking))
         .count()
         .get_result(conn)
@@ -344,11 +332,10 @@ pub fn added_at(
     at: NaiveDateTime,
 ) -> QueryResult<Vec<ContactId>> {
     campaign_recipients::table
-        .filter(campaign_recipients::campaign_id.eq(campaign.0))
+        .filter(campaign_recipients::campaign_id.eq(campaign))
         .filter(campaign_recipients::added_at.eq(at))
         .select(campaign_recipients::contact_id)
-        .load::<i64>(conn)
-        .map(|ids| ids.into_iter().map(ContactId).collect())
+        .load::<ContactId>(conn)
 }
 
 /// What a send did.
@@ -364,7 +351,7 @@ pub struct Queued {
 /// committed before the send began is never sent to. `None` when the campaign is not a draft
 /// (already sent: a second click does nothing).
 pub fn queue_send(conn: &mut DbConnection, campaign: &Campaign) -> QueryResult<Option<Queued>> {
-    let id = campaign.id.0;
+    let id = campaign.id;
     let sender = campaign.owner;
     write_transaction(conn, |conn| {
         let at = now();
@@ -388,8 +375,8 @@ pub fn queue_send(conn: &mut DbConnection, campaign: &Campaign) -> QueryResult<O
             let blocking = opt_outs::table
                 .inner_join(contacts::table.on(contacts::email.eq(opt_outs::email)))
                 .filter(contacts::id.eq(campaign_recipients::contact_id))
-                .filter(opt_outs::group_id.eq(sender.group_id.0))
-                .filter(opt_outs::level.eq(level.as_str()))
+                .filter(opt_outs::group_id.eq(sender.group_id))
+                .filter(opt_outs::level.eq(level))
                 .filter(opt_outs::scope_id.eq(scope_id));
             suppressed += diesel::update(
                 campaign_recipients::table
@@ -399,7 +386,7 @@ pub fn queue_send(conn: &mut DbConnection, campaign: &Campaign) -> QueryResult<O
             )
             .set((
                 campaign_recipients::status.eq("suppressed"),
-                campaign_recipients::suppressed_level.eq(Some(level.as_str())),
+                campaign_recipients::suppressed_level.eq(Some(level)),
             ))
             .execute(conn)?;
         }
@@ -417,14 +404,14 @@ fn queue_messages(
     let sender = campaign.owner;
     let pending = campaign_recipients::table
         .inner_join(contacts::table)
-        .filter(campaign_recipients::campaign_id.eq(campaign.id.0))
+        .filter(campaign_recipients::campaign_id.eq(campaign.id))
         .filter(campaign_recipients::status.eq("pending"))
         .select((
             "campaign".into_sql::<Text>(),
-            sender.group_id.0.into_sql::<BigInt>(),
-            Some(sender.client_id.0).into_sql::<Nullable<BigInt>>(),
-            Some(sender.user_id.0).into_sql::<Nullable<BigInt>>(),
-            Some(campaign.id.0).into_sql::<Nullable<BigInt>>(),
+            sender.group_id.into_sql::<BigInt>(),
+            Some(sender.client_id).into_sql::<Nullable<BigInt>>(),
+            Some(sender.user_id).into_sql::<Nullable<BigInt>>(),
+            Some(campaign.id).into_sql::<Nullable<BigInt>>(),
             contacts::id.nullable(),
             contacts::email,
             "queued".into_sql::<Text>(),
@@ -449,13 +436,13 @@ fn queue_messages(
         ))
         .execute(conn)?;
     let message_of_recipient = messages::table
-        .filter(messages::campaign_id.eq(campaign.id.0))
+        .filter(messages::campaign_id.eq(campaign.id))
         .filter(messages::contact_id.eq(campaign_recipients::contact_id.nullable()))
         .select(messages::id.nullable())
         .single_value();
     diesel::update(
         campaign_recipients::table
-            .filter(campaign_recipients::campaign_id.eq(campaign.id.0))
+            .filter(campaign_recipients::campaign_id.eq(campaign.id))
             .filter(campaign_recipients::status.eq("pending")),
     )
     .set((

@@ -35,24 +35,23 @@ pub fn append(conn: &mut DbConnection, event: &NewConsentEvent<'_>) -> QueryResu
     on_each_backend!(conn, |c| diesel::insert_into(consent_events::table)
         .values(NewEventRow::new(event, now()))
         .returning(consent_events::id)
-        .get_result::<i64>(c))
-    .map(ConsentEventId)
+        .get_result::<ConsentEventId>(c))
 }
 
 /// The row [`append`] writes for an event; `opt_out_batch` writes many in one statement.
 #[derive(Insertable)]
 #[diesel(table_name = consent_events, treat_none_as_default_value = false)]
 pub(super) struct NewEventRow<'a> {
-    group_id: i64,
+    group_id: GroupId,
     email: &'a str,
-    kind: &'static str,
-    level: Option<&'static str>,
+    kind: EventKind,
+    level: Option<Level>,
     scope_id: Option<i64>,
-    source: &'static str,
-    actor_kind: &'static str,
-    actor_user_id: Option<i64>,
-    campaign_id: Option<i64>,
-    message_id: Option<i64>,
+    source: Source,
+    actor_kind: ActorKind,
+    actor_user_id: Option<UserId>,
+    campaign_id: Option<CampaignId>,
+    message_id: Option<MessageId>,
     reason: Option<&'a str>,
     ip_address: Option<&'a str>,
     user_agent: Option<&'a str>,
@@ -63,16 +62,16 @@ pub(super) struct NewEventRow<'a> {
 impl<'a> NewEventRow<'a> {
     pub(super) fn new(event: &NewConsentEvent<'a>, created_at: NaiveDateTime) -> Self {
         Self {
-            group_id: event.group_id.0,
+            group_id: event.group_id,
             email: event.email.as_str(),
-            kind: event.kind.as_str(),
-            level: event.scope.map(|s| s.level().as_str()),
+            kind: event.kind,
+            level: event.scope.map(Scope::level),
             scope_id: event.scope.map(Scope::scope_id),
-            source: event.source.as_str(),
-            actor_kind: event.actor_kind.as_str(),
-            actor_user_id: event.actor_user_id.map(|u| u.0),
-            campaign_id: event.campaign_id.map(|c| c.0),
-            message_id: event.message_id.map(|m| m.0),
+            source: event.source,
+            actor_kind: event.actor_kind,
+            actor_user_id: event.actor_user_id,
+            campaign_id: event.campaign_id,
+            message_id: event.message_id,
             reason: event.reason,
             ip_address: event.ip_address,
             user_agent: event.user_agent,
@@ -99,55 +98,41 @@ pub struct EventRecord {
     pub created_at: NaiveDateTime,
 }
 
-type EventRow = (
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    chrono::NaiveDateTime,
-);
+/// An event as the history queries select it, with the names of its actor and campaign.
+#[derive(Queryable)]
+struct EventRow {
+    id: ConsentEventId,
+    kind: String,
+    level: Option<Level>,
+    scope_id: Option<i64>,
+    source: String,
+    actor_kind: String,
+    actor_name: Option<String>,
+    campaign_name: Option<String>,
+    reason: Option<String>,
+    evidence: Option<String>,
+    created_at: NaiveDateTime,
+}
 
-fn event_from_row(row: EventRow) -> QueryResult<EventRecord> {
-    let (
-        id,
-        kind,
-        level,
-        scope_id,
-        source,
-        actor_kind,
-        actor_name,
-        campaign_name,
-        reason,
-        evidence,
-        created_at,
-    ) = row;
-    let scope = match (level, scope_id) {
-        (Some(level), Some(scope_id)) => {
-            let level: Level = level
-                .parse()
-                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-            Some(Scope::from_stored(level, scope_id))
+impl From<EventRow> for EventRecord {
+    fn from(row: EventRow) -> Self {
+        let scope = match (row.level, row.scope_id) {
+            (Some(level), Some(scope_id)) => Some(Scope::from_stored(level, scope_id)),
+            _ => None,
+        };
+        EventRecord {
+            id: row.id,
+            kind: row.kind,
+            scope,
+            source: row.source,
+            actor_kind: row.actor_kind,
+            actor_name: row.actor_name,
+            campaign_name: row.campaign_name,
+            reason: row.reason,
+            evidence: row.evidence,
+            created_at: row.created_at,
         }
-        _ => None,
-    };
-    Ok(EventRecord {
-        id: ConsentEventId(id),
-        kind,
-        scope,
-        source,
-        actor_kind,
-        actor_name,
-        campaign_name,
-        reason,
-        evidence,
-        created_at,
-    })
+    }
 }
 
 /// The history that concerns mail from `sender` to `email`, newest first: events at the
@@ -163,20 +148,20 @@ pub fn history_for(
         .left_join(users::table.on(users::id.nullable().eq(consent_events::actor_user_id)))
         .left_join(campaigns::table.on(campaigns::id.nullable().eq(consent_events::campaign_id)))
         .filter(consent_events::email.eq(email))
-        .filter(consent_events::group_id.eq(sender.group_id.0))
+        .filter(consent_events::group_id.eq(sender.group_id))
         .filter(
             (consent_events::level
-                .eq("group")
-                .and(consent_events::scope_id.eq(sender.group_id.0)))
+                .eq(Level::Group)
+                .and(consent_events::scope_id.eq(sender.group_id)))
             .or(consent_events::level
-                .eq("client")
-                .and(consent_events::scope_id.eq(sender.client_id.0)))
+                .eq(Level::Client)
+                .and(consent_events::scope_id.eq(sender.client_id)))
             .or(consent_events::level
-                .eq("user")
-                .and(consent_events::scope_id.eq(sender.user_id.0)))
+                .eq(Level::User)
+                .and(consent_events::scope_id.eq(sender.user_id)))
             .or(consent_events::level
                 .is_null()
-                .and(consent_events::actor_user_id.eq(sender.user_id.0))),
+                .and(consent_events::actor_user_id.eq(sender.user_id))),
         )
         .order((consent_events::created_at.desc(), consent_events::id.desc()))
         .limit(limit)
@@ -193,10 +178,8 @@ pub fn history_for(
             consent_events::evidence,
             consent_events::created_at,
         ))
-        .load::<EventRow>(conn)?
-        .into_iter()
-        .map(event_from_row)
-        .collect()
+        .load::<EventRow>(conn)
+        .map(|rows| rows.into_iter().map(EventRecord::from).collect())
 }
 
 /// When the last opt-in request about `sender`'s mail went to each of `emails` (addresses
@@ -213,15 +196,15 @@ pub fn last_opt_in_requests(
         .collect())
 }
 
-/// A request event as [`last_opt_in_requests_about`] reads it: address, level, scope id,
-/// actor, when.
-type RequestRow = (
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    NaiveDateTime,
-);
+/// A request event as [`last_opt_in_requests_about`] reads it.
+#[derive(Queryable)]
+struct RequestRow {
+    email: String,
+    level: Option<Level>,
+    scope_id: Option<i64>,
+    actor: Option<UserId>,
+    at: NaiveDateTime,
+}
 
 /// For each of `emails` and each sender whose mail a request was about, when the last one was
 /// sent: one query for a page of contacts of many owners. A request is about the sender of
@@ -237,7 +220,7 @@ pub fn last_opt_in_requests_about(
     }
     let rows: Vec<RequestRow> = consent_events::table
         .filter(consent_events::email.eq_any(emails))
-        .filter(consent_events::kind.eq(EventKind::OptInRequestSent.as_str()))
+        .filter(consent_events::kind.eq(EventKind::OptInRequestSent))
         .select((
             consent_events::email,
             consent_events::level,
@@ -246,14 +229,22 @@ pub fn last_opt_in_requests_about(
             consent_events::created_at,
         ))
         .load(conn)?;
-    for (email, level, scope_id, actor, at) in rows {
-        let about = match level.as_deref() {
-            Some(level) if level == Level::User.as_str() => scope_id,
+    for RequestRow {
+        email,
+        level,
+        scope_id,
+        actor,
+        at,
+    } in rows
+    {
+        // The user scope's id is a user id (see `Scope::from_stored`).
+        let about = match level {
+            Some(Level::User) => scope_id.map(UserId),
             Some(_) => None,
             None => actor,
         };
         let Some(about) = about else { continue };
-        last.entry((email, UserId(about)))
+        last.entry((email, about))
             .and_modify(|known: &mut NaiveDateTime| *known = (*known).max(at))
             .or_insert(at);
     }
@@ -290,8 +281,10 @@ pub fn everywhere_for(
             ),
             groups::name,
         ))
-        .load::<(EventRow, String)>(conn)?
-        .into_iter()
-        .map(|(row, group)| Ok((event_from_row(row)?, group)))
-        .collect()
+        .load::<(EventRow, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(row, group)| (EventRecord::from(row), group))
+                .collect()
+        })
 }

@@ -30,36 +30,36 @@ pub struct Contact {
     pub group_name: String,
 }
 
-type ContactRow = (
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    NaiveDateTime,
-    String,
-    String,
-    String,
-);
+/// A contact as [`with_names`] selects it, in that order.
+#[derive(Queryable)]
+struct ContactRow {
+    id: ContactId,
+    owner_user_id: UserId,
+    client_id: ClientId,
+    group_id: GroupId,
+    email: String,
+    name: String,
+    created_at: NaiveDateTime,
+    owner_name: String,
+    client_name: String,
+    group_name: String,
+}
 
 impl From<ContactRow> for Contact {
-    fn from(
-        (id, owner, client, group, email, name, created_at, owner_name, client_name, group_name): ContactRow,
-    ) -> Self {
+    fn from(row: ContactRow) -> Self {
         Contact {
-            id: ContactId(id),
+            id: row.id,
             owner: Sender {
-                user_id: UserId(owner),
-                client_id: ClientId(client),
-                group_id: GroupId(group),
+                user_id: row.owner_user_id,
+                client_id: row.client_id,
+                group_id: row.group_id,
             },
-            email,
-            name,
-            created_at,
-            owner_name,
-            client_name,
-            group_name,
+            email: row.email,
+            name: row.name,
+            created_at: row.created_at,
+            owner_name: row.owner_name,
+            client_name: row.client_name,
+            group_name: row.group_name,
         }
     }
 }
@@ -77,26 +77,25 @@ pub fn insert_if_absent(
     new: &NewContact<'_>,
 ) -> QueryResult<Option<ContactId>> {
     let values = (
-        contacts::owner_user_id.eq(new.owner_user_id.0),
-        contacts::client_id.eq(new.client_id.0),
-        contacts::group_id.eq(new.group_id.0),
+        contacts::owner_user_id.eq(new.owner_user_id),
+        contacts::client_id.eq(new.client_id),
+        contacts::group_id.eq(new.group_id),
         contacts::email.eq(new.email.as_str()),
         contacts::name.eq(new.name),
         contacts::created_at.eq(now()),
     );
-    let id = on_each_backend!(conn, |c| diesel::insert_into(contacts::table)
+    on_each_backend!(conn, |c| diesel::insert_into(contacts::table)
         .values(values)
         .on_conflict_do_nothing()
         .returning(contacts::id)
-        .get_result::<i64>(c)
-        .optional())?;
-    Ok(id.map(ContactId))
+        .get_result::<ContactId>(c)
+        .optional())
 }
 
 /// The contact with its names, whoever may see it (callers check the rights).
 pub fn find(conn: &mut DbConnection, id: ContactId) -> QueryResult<Option<Contact>> {
     with_names()
-        .filter(contacts::id.eq(id.0))
+        .filter(contacts::id.eq(id))
         .first::<ContactRow>(conn)
         .optional()
         .map(|row| row.map(Contact::from))
@@ -107,16 +106,11 @@ pub fn emails(
     conn: &mut DbConnection,
     ids: &[ContactId],
 ) -> QueryResult<std::collections::HashMap<ContactId, String>> {
-    let ids: Vec<i64> = ids.iter().map(|c| c.0).collect();
     contacts::table
         .filter(contacts::id.eq_any(ids))
         .select((contacts::id, contacts::email))
-        .load::<(i64, String)>(conn)
-        .map(|rows| {
-            rows.into_iter()
-                .map(|(id, email)| (ContactId(id), email))
-                .collect()
-        })
+        .load::<(ContactId, String)>(conn)
+        .map(|rows| rows.into_iter().collect())
 }
 
 diesel::define_sql_function! {
@@ -135,9 +129,9 @@ pub fn page(
 ) -> QueryResult<Vec<Contact>> {
     let mut query = with_names().into_boxed();
     query = match visible {
-        ContactsVisible::OwnedBy(user) => query.filter(contacts::owner_user_id.eq(user.0)),
-        ContactsVisible::InClient(client) => query.filter(contacts::client_id.eq(client.0)),
-        ContactsVisible::InGroup(group) => query.filter(contacts::group_id.eq(group.0)),
+        ContactsVisible::OwnedBy(user) => query.filter(contacts::owner_user_id.eq(user)),
+        ContactsVisible::InClient(client) => query.filter(contacts::client_id.eq(client)),
+        ContactsVisible::InGroup(group) => query.filter(contacts::group_id.eq(group)),
         ContactsVisible::Everywhere => query,
         ContactsVisible::Nothing => return Ok(Vec::new()),
     };
@@ -154,7 +148,7 @@ pub fn page(
         query = query.filter(
             contacts::email.gt(after.email.clone()).or(contacts::email
                 .eq(after.email.clone())
-                .and(contacts::id.gt(after.id.0))),
+                .and(contacts::id.gt(after.id))),
         );
     }
     query
@@ -230,7 +224,7 @@ fn with_names() -> diesel::dsl::Select<
 
 pub fn count_in_group(conn: &mut DbConnection, group_id: GroupId) -> QueryResult<i64> {
     contacts::table
-        .filter(contacts::group_id.eq(group_id.0))
+        .filter(contacts::group_id.eq(group_id))
         .count()
         .get_result(conn)
 }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use super::DbConnection;
 use super::messages::{self, EmailRow, LinkedEmail, LinkedMessage};
-use super::opt_outs::parse_level;
 use super::schema::{messages as emails, opt_outs};
 use super::sender_profile::{self, SenderProfile};
 use super::sender_profile_cache::SenderProfileCache;
@@ -23,7 +22,7 @@ use crate::domain::{Level, MessageId, OptOutId, Sender, Source};
 use crate::on_each_backend;
 
 /// An opt-out as the link's query reads it: id, level, source, made at.
-type BlockingRow = (i64, String, String, chrono::NaiveDateTime);
+type BlockingRow = (OptOutId, Level, String, chrono::NaiveDateTime);
 
 /// The email a link names, as its pages need it.
 #[derive(Debug, Clone)]
@@ -121,17 +120,17 @@ fn load_with(
                 .and(opt_outs::group_id.eq(emails::group_id))
                 .and(
                     (opt_outs::level
-                        .eq("group")
+                        .eq(Level::Group)
                         .and(opt_outs::scope_id.eq(emails::group_id)))
                     .or(opt_outs::level
-                        .eq("client")
+                        .eq(Level::Client)
                         .and(opt_outs::scope_id.nullable().eq(emails::client_id)))
                     .or(opt_outs::level
-                        .eq("user")
+                        .eq(Level::User)
                         .and(opt_outs::scope_id.nullable().eq(emails::sender_user_id))),
                 )),
         )
-        .filter(emails::id.eq(id.0))
+        .filter(emails::id.eq(id))
         .select((
             messages::email_columns(),
             (
@@ -148,8 +147,8 @@ fn load_with(
     for (row, opt_out) in rows {
         if let Some((id, level, source, created_at)) = opt_out {
             blocking.push(BlockingOptOut {
-                id: OptOutId(id),
-                level: parse_level(&level)?,
+                id,
+                level,
                 source: Source::from_stored(&source),
                 created_at,
             });

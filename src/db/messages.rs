@@ -22,7 +22,7 @@ pub const KIND_CAMPAIGN: &str = "campaign";
 #[derive(QueryableByName)]
 struct ClaimedRow {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    id: MessageId,
 }
 
 /// Claims up to `batch` due messages for `worker` until `claim_until`; returns their ids.
@@ -68,7 +68,7 @@ pub fn claim_due(
             .load(c)
         })?,
     };
-    let mut ids: Vec<MessageId> = rows.into_iter().map(|r| MessageId(r.id)).collect();
+    let mut ids: Vec<MessageId> = rows.into_iter().map(|r| r.id).collect();
     ids.sort();
     Ok(ids)
 }
@@ -132,7 +132,7 @@ pub struct Delivery {
     pub payload: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct CampaignContent {
     pub id: CampaignId,
     pub subject: String,
@@ -141,21 +141,22 @@ pub struct CampaignContent {
     pub body_html: Option<String>,
 }
 
-type DeliveryRow = (
-    (
-        i64,
-        String,
-        String,
-        i32,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        NaiveDateTime,
-    ),
-    (String, String),
-    Option<(i64, String, String, String, Option<String>)>,
-);
+/// A claimed message as [`load_claimed`] selects it, in that order.
+#[derive(Queryable)]
+struct DeliveryRow {
+    id: MessageId,
+    kind: String,
+    to_email: String,
+    attempts: i32,
+    group_id: GroupId,
+    client_id: Option<ClientId>,
+    sender_user_id: Option<UserId>,
+    payload: Option<String>,
+    queued_at: NaiveDateTime,
+    sender_email: String,
+    sender_name: String,
+    campaign: Option<CampaignContent>,
+}
 
 /// The claimed message with its sender and campaign, if this worker still holds it (the
 /// sender's names as recipients see them come from its profile: `sender_profile`). A row with
@@ -168,22 +169,21 @@ pub fn load_claimed(
     let row = messages::table
         .inner_join(users::table.on(users::id.nullable().eq(messages::sender_user_id)))
         .left_join(campaigns::table.on(campaigns::id.nullable().eq(messages::campaign_id)))
-        .filter(messages::id.eq(id.0))
+        .filter(messages::id.eq(id))
         .filter(messages::status.eq("sending"))
         .filter(messages::claimed_by.eq(worker))
         .select((
-            (
-                messages::id,
-                messages::kind,
-                messages::to_email,
-                messages::attempts,
-                messages::group_id,
-                messages::client_id,
-                messages::sender_user_id,
-                messages::payload,
-                messages::created_at,
-            ),
-            (users::email, users::display_name),
+            messages::id,
+            messages::kind,
+            messages::to_email,
+            messages::attempts,
+            messages::group_id,
+            messages::client_id,
+            messages::sender_user_id,
+            messages::payload,
+            messages::created_at,
+            users::email,
+            users::display_name,
             (
                 campaigns::id,
                 campaigns::subject,
@@ -195,38 +195,24 @@ pub fn load_claimed(
         ))
         .first::<DeliveryRow>(conn)
         .optional()?;
-    Ok(row.and_then(
-        |(
-            (id, kind, to_email, attempts, group, client, user, payload, queued_at),
-            (sender_email, sender_name),
-            campaign,
-        )| {
-            Some(Delivery {
-                id: MessageId(id),
-                kind,
-                to_email,
-                attempts,
-                queued_at,
-                sender: Sender {
-                    user_id: UserId(user?),
-                    client_id: ClientId(client?),
-                    group_id: GroupId(group),
-                },
-                sender_email,
-                sender_name,
-                payload,
-                campaign: campaign.map(|(id, subject, from_name, body_text, body_html)| {
-                    CampaignContent {
-                        id: CampaignId(id),
-                        subject,
-                        from_name,
-                        body_text,
-                        body_html,
-                    }
-                }),
-            })
-        },
-    ))
+    Ok(row.and_then(|row| {
+        Some(Delivery {
+            id: row.id,
+            kind: row.kind,
+            to_email: row.to_email,
+            attempts: row.attempts,
+            queued_at: row.queued_at,
+            sender: Sender {
+                user_id: row.sender_user_id?,
+                client_id: row.client_id?,
+                group_id: row.group_id,
+            },
+            sender_email: row.sender_email,
+            sender_name: row.sender_name,
+            payload: row.payload,
+            campaign: row.campaign,
+        })
+    }))
 }
 
 /// The row, while this worker holds its claim.
@@ -234,11 +220,11 @@ type Held<'a> = diesel::dsl::Filter<
     diesel::dsl::Filter<ById, diesel::dsl::Eq<messages::status, &'static str>>,
     diesel::dsl::Eq<messages::claimed_by, &'a str>,
 >;
-type ById = diesel::dsl::Filter<messages::table, diesel::dsl::Eq<messages::id, i64>>;
+type ById = diesel::dsl::Filter<messages::table, diesel::dsl::Eq<messages::id, MessageId>>;
 
 fn held(id: MessageId, worker: &str) -> Held<'_> {
     messages::table
-        .filter(messages::id.eq(id.0))
+        .filter(messages::id.eq(id))
         .filter(messages::status.eq("sending"))
         .filter(messages::claimed_by.eq(worker))
 }
@@ -329,10 +315,10 @@ pub fn mark_suppressed(
                 claim_ended(now()),
             ))
             .execute(conn)?;
-        diesel::update(campaign_recipients::table.filter(campaign_recipients::message_id.eq(id.0)))
+        diesel::update(campaign_recipients::table.filter(campaign_recipients::message_id.eq(id)))
             .set((
                 campaign_recipients::status.eq("suppressed"),
-                campaign_recipients::suppressed_level.eq(Some(level.as_str())),
+                campaign_recipients::suppressed_level.eq(Some(level)),
             ))
             .execute(conn)?;
         Ok(updated == 1)
@@ -354,7 +340,7 @@ pub fn counts_for_campaign(
     campaign: CampaignId,
 ) -> QueryResult<StatusCounts> {
     let rows = messages::table
-        .filter(messages::campaign_id.eq(campaign.0))
+        .filter(messages::campaign_id.eq(campaign))
         .group_by(messages::status)
         .select((messages::status, diesel::dsl::count_star()))
         .load::<(String, i64)>(conn)?;
@@ -379,8 +365,8 @@ pub enum LogScope {
     Client(ClientId),
 }
 
-/// One line of Admin › Activity › Emails.
-#[derive(Debug, Clone)]
+/// One line of Admin › Activity › Emails, in the order [`log_page`] selects it.
+#[derive(Debug, Clone, Queryable)]
 pub struct LogEntry {
     pub id: MessageId,
     pub kind: String,
@@ -393,19 +379,6 @@ pub struct LogEntry {
     pub updated_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
 }
-
-type LogRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    String,
-    i32,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
 
 /// The delivery log newest first, keyset pages after `(created_at, id)`.
 pub fn log_page(
@@ -430,48 +403,20 @@ pub fn log_page(
         ))
         .into_boxed();
     query = match scope {
-        LogScope::Group(group) => query.filter(messages::group_id.eq(group.0)),
-        LogScope::Client(client) => query.filter(messages::client_id.eq(client.0)),
+        LogScope::Group(group) => query.filter(messages::group_id.eq(group)),
+        LogScope::Client(client) => query.filter(messages::client_id.eq(client)),
     };
     if let Some((at, id)) = after {
         query = query.filter(
             messages::created_at
                 .lt(at)
-                .or(messages::created_at.eq(at).and(messages::id.lt(id.0))),
+                .or(messages::created_at.eq(at).and(messages::id.lt(id))),
         );
     }
-    let rows = query
+    query
         .order((messages::created_at.desc(), messages::id.desc()))
         .limit(limit)
-        .load::<LogRow>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                kind,
-                to_email,
-                campaign_name,
-                status,
-                attempts,
-                last_error,
-                created_at,
-                updated_at,
-                sent_at,
-            )| LogEntry {
-                id: MessageId(id),
-                kind,
-                to_email,
-                campaign_name,
-                status,
-                attempts,
-                last_error,
-                created_at,
-                updated_at,
-                sent_at,
-            },
-        )
-        .collect())
+        .load::<LogEntry>(conn)
 }
 
 /// The email a recipient's link names, with what the Preference Center shows about it.
@@ -485,8 +430,16 @@ pub struct LinkedMessage {
 }
 
 /// An email's own columns that a link needs: its id, its recipient, its sender's group, client
-/// and user, its campaign.
-pub(super) type EmailRow = (i64, String, i64, Option<i64>, Option<i64>, Option<i64>);
+/// and user, its campaign (selected by [`email_columns`], in that order).
+#[derive(Queryable)]
+pub(super) struct EmailRow {
+    id: MessageId,
+    to_email: String,
+    group_id: GroupId,
+    client_id: Option<ClientId>,
+    sender_user_id: Option<UserId>,
+    campaign_id: Option<CampaignId>,
+}
 
 /// The columns of [`EmailRow`].
 #[diesel::dsl::auto_type(no_type_alias)]
@@ -513,16 +466,15 @@ pub(super) struct LinkedEmail {
 impl LinkedEmail {
     /// `None` for an email without a user and client behind it (nothing a link can act on).
     pub(super) fn from_row(row: EmailRow) -> Option<Self> {
-        let (id, to_email, group, client, user, campaign) = row;
         Some(Self {
-            id: MessageId(id),
-            to_email,
+            id: row.id,
+            to_email: row.to_email,
             sender: Sender {
-                user_id: UserId(user?),
-                client_id: ClientId(client?),
-                group_id: GroupId(group),
+                user_id: row.sender_user_id?,
+                client_id: row.client_id?,
+                group_id: row.group_id,
             },
-            campaign_id: campaign.map(CampaignId),
+            campaign_id: row.campaign_id,
         })
     }
 
@@ -552,8 +504,7 @@ pub fn queue_confirmation(
     on_each_backend!(conn, |c| diesel::insert_into(messages::table)
         .values(ConfirmationRow::new(about, level, opt_out, now()))
         .returning(messages::id)
-        .get_result::<i64>(c))
-    .map(MessageId)
+        .get_result::<MessageId>(c))
 }
 
 /// The outbox row of a confirmation email; `opt_out_batch` writes many in one statement.
@@ -561,9 +512,9 @@ pub fn queue_confirmation(
 #[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(super) struct ConfirmationRow<'a> {
     kind: &'static str,
-    group_id: i64,
-    client_id: i64,
-    sender_user_id: i64,
+    group_id: GroupId,
+    client_id: ClientId,
+    sender_user_id: UserId,
     to_email: &'a str,
     /// Which email, level and opt-out it confirms: also how a batch tells its rows apart.
     pub(super) payload: String,
@@ -582,14 +533,14 @@ impl<'a> ConfirmationRow<'a> {
     ) -> Self {
         Self {
             kind: KIND_OPT_OUT_CONFIRMATION,
-            group_id: about.sender.group_id.0,
-            client_id: about.sender.client_id.0,
-            sender_user_id: about.sender.user_id.0,
+            group_id: about.sender.group_id,
+            client_id: about.sender.client_id,
+            sender_user_id: about.sender.user_id,
             to_email: &about.to_email,
             payload: ConfirmationPayload {
-                about_message: about.id.0,
+                about_message: about.id,
                 level: level.as_str().to_owned(),
-                opt_out: Some(opt_out.0),
+                opt_out: Some(opt_out),
             }
             .to_json(),
             status: "queued",
@@ -604,10 +555,11 @@ impl<'a> ConfirmationRow<'a> {
 /// named the opt-out (their link lifts the opt-out made from that email at that level).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConfirmationPayload {
-    pub about_message: i64,
+    // Typed ids serialise as plain numbers (`serde(transparent)`): the stored JSON is unchanged.
+    pub about_message: MessageId,
     pub level: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opt_out: Option<i64>,
+    pub opt_out: Option<OptOutId>,
 }
 
 impl ConfirmationPayload {
@@ -631,10 +583,10 @@ pub fn queue_opt_in_request(
     diesel::insert_into(messages::table)
         .values((
             messages::kind.eq(KIND_OPT_IN_REQUEST),
-            messages::group_id.eq(sender.group_id.0),
-            messages::client_id.eq(Some(sender.client_id.0)),
-            messages::sender_user_id.eq(Some(sender.user_id.0)),
-            messages::contact_id.eq(Some(contact.0)),
+            messages::group_id.eq(sender.group_id),
+            messages::client_id.eq(Some(sender.client_id)),
+            messages::sender_user_id.eq(Some(sender.user_id)),
+            messages::contact_id.eq(Some(contact)),
             messages::to_email.eq(to_email),
             messages::payload.eq(Some(payload)),
             messages::status.eq("queued"),
@@ -643,8 +595,7 @@ pub fn queue_opt_in_request(
             messages::updated_at.eq(at),
         ))
         .returning(messages::id)
-        .get_result::<i64>(conn)
-        .map(MessageId)
+        .get_result::<MessageId>(conn)
 }
 
 pub const KIND_SUPPORT_LIFT_NOTICE: &str = "support_lift_notice";
@@ -663,8 +614,8 @@ pub fn queue_support_lift_notice(
     diesel::insert_into(messages::table)
         .values((
             messages::kind.eq(KIND_SUPPORT_LIFT_NOTICE),
-            messages::group_id.eq(group.0),
-            messages::client_id.eq(client.map(|c| c.0)),
+            messages::group_id.eq(group),
+            messages::client_id.eq(client),
             messages::to_email.eq(to_email),
             messages::payload.eq(Some(payload)),
             messages::status.eq("queued"),
@@ -673,8 +624,7 @@ pub fn queue_support_lift_notice(
             messages::updated_at.eq(at),
         ))
         .returning(messages::id)
-        .get_result::<i64>(conn)
-        .map(MessageId)
+        .get_result::<MessageId>(conn)
 }
 
 /// A claimed notice to a staff member: what the worker needs to build and send it.

@@ -5,6 +5,7 @@ mod connection;
 mod migrations;
 mod pool;
 pub mod schema;
+pub mod sql_types;
 mod url;
 
 pub mod accounts;

@@ -10,7 +10,8 @@ use super::{DbConnection, messages, now, opt_outs, sender_profile, write_transac
 use crate::domain::consent::Shown;
 use crate::domain::wording::what_stops;
 use crate::domain::{
-    ActorKind, ContactId, EmailAddress, EventKind, Level, MessageId, Sender, Source, UserId,
+    ActorKind, ContactId, EmailAddress, EventKind, Level, MessageId, OptOutId, Sender, Source,
+    UserId,
 };
 
 /// How long a sender waits before asking the same contact again.
@@ -31,8 +32,9 @@ pub enum RequestOutcome {
 /// lift, and how the email words each (the evidence keeps the same lines).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestPayload {
-    pub asked_by: i64,
-    pub lifts: Vec<i64>,
+    // Typed ids serialise as plain numbers (`serde(transparent)`): the stored JSON is unchanged.
+    pub asked_by: UserId,
+    pub lifts: Vec<OptOutId>,
     pub shown: Vec<String>,
 }
 
@@ -77,8 +79,8 @@ pub fn request(
         let names = profile.recipient_names();
         let levels: Vec<Level> = applying.iter().map(|o| o.opt_out.scope.level()).collect();
         let payload = RequestPayload {
-            asked_by: asked_by.0,
-            lifts: applying.iter().map(|o| o.opt_out.id.0).collect(),
+            asked_by,
+            lifts: applying.iter().map(|o| o.opt_out.id).collect(),
             shown: levels.iter().map(|l| what_stops(*l, &names)).collect(),
         };
         let evidence = Shown::to_evidence(payload.shown.clone());
@@ -120,7 +122,7 @@ pub fn find(
     use super::schema::{messages as outbox, users};
     use diesel::prelude::*;
     let stored: Option<Option<String>> = outbox::table
-        .filter(outbox::id.eq(request.0))
+        .filter(outbox::id.eq(request))
         .filter(outbox::kind.eq(messages::KIND_OPT_IN_REQUEST))
         .select(outbox::payload)
         .first(conn)

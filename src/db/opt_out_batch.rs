@@ -21,12 +21,12 @@ use super::opt_outs::NewOptOutRow;
 use super::schema::{consent_events, messages, opt_outs};
 use super::unsubscribes::{confirmation_sent, recipient_address, recipient_event};
 use super::{DbConnection, now};
-use crate::domain::{EmailAddress, EventKind, MessageId, OptOutId};
+use crate::domain::{EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId};
 use crate::on_each_backend;
 
 /// What makes an opt-out unique (the table's unique index): a second row with the same key
 /// is a repeat.
-type OptOutKey = (String, i64, String, i64);
+type OptOutKey = (String, GroupId, Level, i64);
 
 /// Records every item; returns for each, in order, its new opt-out's id (`None`: a repeat).
 pub fn record_all(
@@ -95,7 +95,7 @@ fn insert_opt_outs(
     at: chrono::NaiveDateTime,
 ) -> QueryResult<Vec<Option<OptOutId>>> {
     let rows: Vec<NewOptOutRow<'_>> = events.iter().map(|e| NewOptOutRow::new(e, at)).collect();
-    let inserted: Vec<(i64, String, i64, String, i64)> =
+    let inserted: Vec<(OptOutId, String, GroupId, Level, i64)> =
         on_each_backend!(conn, |c| diesel::insert_into(opt_outs::table)
             .values(&rows)
             .on_conflict_do_nothing()
@@ -109,17 +109,12 @@ fn insert_opt_outs(
             .get_results(c))?;
     let mut unclaimed: HashMap<OptOutKey, OptOutId> = inserted
         .into_iter()
-        .map(|(id, email, group, level, scope)| ((email, group, level, scope), OptOutId(id)))
+        .map(|(id, email, group, level, scope)| ((email, group, level, scope), id))
         .collect();
     Ok(rows
         .iter()
         .map(|row| {
-            let key = (
-                row.email.to_owned(),
-                row.group_id,
-                row.level.to_owned(),
-                row.scope_id,
-            );
+            let key = (row.email.to_owned(), row.group_id, row.level, row.scope_id);
             unclaimed.remove(&key)
         })
         .collect())
@@ -155,18 +150,18 @@ fn queue_confirmations(
         .iter()
         .map(|(item, _, opt_out)| ConfirmationRow::new(&item.message, item.level, *opt_out, at))
         .collect();
-    let returned: Vec<(i64, Option<String>)> =
+    let returned: Vec<(MessageId, Option<String>)> =
         on_each_backend!(conn, |c| diesel::insert_into(messages::table)
             .values(&rows)
             .returning((messages::id, messages::payload))
             .get_results(c))?;
-    let mut ids: HashMap<String, i64> = returned
+    let mut ids: HashMap<String, MessageId> = returned
         .into_iter()
         .filter_map(|(id, payload)| payload.map(|p| (p, id)))
         .collect();
     rows.iter()
         .map(|row| {
-            ids.remove(&row.payload).map(MessageId).ok_or_else(|| {
+            ids.remove(&row.payload).ok_or_else(|| {
                 diesel::result::Error::QueryBuilderError(
                     "a queued confirmation did not come back from RETURNING".into(),
                 )

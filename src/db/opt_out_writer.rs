@@ -165,12 +165,12 @@ mod tests {
         .unwrap()
         .unwrap();
         let now = crate::db::now();
-        let id: i64 = diesel::insert_into(messages::table)
+        let id: MessageId = diesel::insert_into(messages::table)
             .values((
                 messages::kind.eq(crate::db::messages::KIND_CAMPAIGN),
-                messages::group_id.eq(sender.group_id.unwrap().0),
-                messages::client_id.eq(sender.client_id.map(|c| c.0)),
-                messages::sender_user_id.eq(Some(sender.id.0)),
+                messages::group_id.eq(sender.group_id.unwrap()),
+                messages::client_id.eq(sender.client_id),
+                messages::sender_user_id.eq(Some(sender.id)),
                 messages::to_email.eq(to),
                 messages::status.eq("sent"),
                 messages::attempts.eq(1),
@@ -181,7 +181,7 @@ mod tests {
             .returning(messages::id)
             .get_result(conn)
             .unwrap();
-        crate::db::link_context::load_fresh(conn, MessageId(id))
+        crate::db::link_context::load_fresh(conn, id)
             .unwrap()
             .unwrap()
             .message

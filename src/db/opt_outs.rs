@@ -10,8 +10,8 @@ use super::consent_events::{self, NewConsentEvent};
 use super::schema::{campaigns, contacts, opt_outs, users};
 use super::{DbConnection, now, write_transaction};
 use crate::domain::{
-    CampaignId, ContactId, EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId, Scope,
-    Sender, UserId,
+    CampaignId, ClientId, ContactId, EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId,
+    Scope, Sender, Source, UserId,
 };
 use crate::on_each_backend;
 
@@ -40,43 +40,38 @@ pub struct ExplainedOptOut {
     pub campaign_name: Option<String>,
 }
 
-#[derive(Queryable)]
-struct OptOutRow {
-    id: i64,
-    group_id: i64,
-    level: String,
+/// The stored row, in column order (loaded with `opt_outs::all_columns`).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = opt_outs)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(super) struct OptOutRow {
+    id: OptOutId,
+    group_id: GroupId,
+    level: Level,
     scope_id: i64,
     email: String,
     source: String,
-    actor_user_id: Option<i64>,
-    campaign_id: Option<i64>,
-    message_id: Option<i64>,
+    actor_user_id: Option<UserId>,
+    campaign_id: Option<CampaignId>,
+    message_id: Option<MessageId>,
     reason: Option<String>,
     created_at: NaiveDateTime,
 }
 
-pub(super) fn parse_level(stored: &str) -> QueryResult<Level> {
-    stored
-        .parse()
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-impl TryFrom<OptOutRow> for ActiveOptOut {
-    type Error = diesel::result::Error;
-
-    fn try_from(row: OptOutRow) -> QueryResult<Self> {
-        Ok(ActiveOptOut {
-            id: OptOutId(row.id),
-            group_id: GroupId(row.group_id),
-            scope: Scope::from_stored(parse_level(&row.level)?, row.scope_id),
+impl From<OptOutRow> for ActiveOptOut {
+    fn from(row: OptOutRow) -> Self {
+        ActiveOptOut {
+            id: row.id,
+            group_id: row.group_id,
+            scope: Scope::from_stored(row.level, row.scope_id),
             email: row.email,
             source: row.source,
-            actor_user_id: row.actor_user_id.map(UserId),
-            campaign_id: row.campaign_id.map(CampaignId),
-            message_id: row.message_id.map(MessageId),
+            actor_user_id: row.actor_user_id,
+            campaign_id: row.campaign_id,
+            message_id: row.message_id,
             reason: row.reason,
             created_at: row.created_at,
-        })
+        }
     }
 }
 
@@ -103,14 +98,14 @@ pub fn record_at(
 #[derive(Insertable)]
 #[diesel(table_name = opt_outs, treat_none_as_default_value = false)]
 pub(super) struct NewOptOutRow<'a> {
-    pub(super) group_id: i64,
-    pub(super) level: &'static str,
+    pub(super) group_id: GroupId,
+    pub(super) level: Level,
     pub(super) scope_id: i64,
     pub(super) email: &'a str,
-    source: &'static str,
-    actor_user_id: Option<i64>,
-    campaign_id: Option<i64>,
-    message_id: Option<i64>,
+    source: Source,
+    actor_user_id: Option<UserId>,
+    campaign_id: Option<CampaignId>,
+    message_id: Option<MessageId>,
     reason: Option<&'a str>,
     created_at: chrono::NaiveDateTime,
 }
@@ -122,14 +117,14 @@ impl<'a> NewOptOutRow<'a> {
             .scope
             .expect("an opt-out always has a scope (level and scope id)");
         Self {
-            group_id: event.group_id.0,
-            level: scope.level().as_str(),
+            group_id: event.group_id,
+            level: scope.level(),
             scope_id: scope.scope_id(),
             email: event.email.as_str(),
-            source: event.source.as_str(),
-            actor_user_id: event.actor_user_id.map(|u| u.0),
-            campaign_id: event.campaign_id.map(|c| c.0),
-            message_id: event.message_id.map(|m| m.0),
+            source: event.source,
+            actor_user_id: event.actor_user_id,
+            campaign_id: event.campaign_id,
+            message_id: event.message_id,
             reason: event.reason,
             created_at,
         }
@@ -151,13 +146,12 @@ pub(super) fn insert_with_event(
         .values(&row)
         .on_conflict_do_nothing()
         .returning(opt_outs::id)
-        .get_result::<i64>(c)
+        .get_result::<OptOutId>(c)
         .optional())?;
-    let Some(id) = inserted else {
-        return Ok(None);
-    };
-    consent_events::append(conn, event)?;
-    Ok(Some(OptOutId(id)))
+    if inserted.is_some() {
+        consent_events::append(conn, event)?;
+    }
+    Ok(inserted)
 }
 
 /// Lifts exactly the active opt-out `id` of `email`, appending the event `opt_in` makes for
@@ -175,14 +169,14 @@ pub fn lift_exact<'a>(
 ) -> QueryResult<Option<ActiveOptOut>> {
     write_transaction(conn, |conn| {
         let Some(row) = opt_outs::table
-            .filter(opt_outs::id.eq(id.0))
+            .filter(opt_outs::id.eq(id))
             .filter(opt_outs::email.eq(email.as_str()))
             .first::<OptOutRow>(conn)
             .optional()?
         else {
             return Ok(None);
         };
-        let active = ActiveOptOut::try_from(row)?;
+        let active = ActiveOptOut::from(row);
         let event = opt_in(&active);
         debug_assert_eq!(event.kind, EventKind::OptIn);
         debug_assert_eq!(event.scope, Some(active.scope));
@@ -190,7 +184,7 @@ pub fn lift_exact<'a>(
         // one that removed it appends the event.
         let removed = diesel::delete(
             opt_outs::table
-                .filter(opt_outs::id.eq(id.0))
+                .filter(opt_outs::id.eq(id))
                 .filter(opt_outs::email.eq(email.as_str())),
         )
         .execute(conn)?;
@@ -213,11 +207,11 @@ pub fn applying_to(
         .left_join(users::table.on(users::id.nullable().eq(opt_outs::actor_user_id)))
         .left_join(campaigns::table.on(campaigns::id.nullable().eq(opt_outs::campaign_id)))
         .filter(opt_outs::email.eq(email))
-        .filter(opt_outs::group_id.eq(sender.group_id.0))
+        .filter(opt_outs::group_id.eq(sender.group_id))
         .filter(blocks_mail_from(
-            sender.group_id.0,
-            sender.client_id.0,
-            sender.user_id.0,
+            sender.group_id,
+            sender.client_id,
+            sender.user_id,
         ))
         .select((
             opt_outs::all_columns,
@@ -226,14 +220,12 @@ pub fn applying_to(
         ))
         .load::<(OptOutRow, Option<String>, Option<String>)>(conn)?
         .into_iter()
-        .map(|(row, actor_name, campaign_name)| {
-            Ok(ExplainedOptOut {
-                opt_out: ActiveOptOut::try_from(row)?,
-                actor_name,
-                campaign_name,
-            })
+        .map(|(row, actor_name, campaign_name)| ExplainedOptOut {
+            opt_out: ActiveOptOut::from(row),
+            actor_name,
+            campaign_name,
         })
-        .collect::<QueryResult<Vec<_>>>()?;
+        .collect::<Vec<_>>();
     applying.sort_by_key(|o| o.opt_out.scope.level());
     Ok(applying)
 }
@@ -241,14 +233,20 @@ pub fn applying_to(
 /// An opt-out at any of the three scopes a sender sits in: its group, its client, itself.
 /// (auto_type keeps it a concrete, cacheable query type.)
 #[diesel::dsl::auto_type(no_type_alias)]
-pub(super) fn blocks_mail_from(group: i64, client: i64, user: i64) -> _ {
+pub(super) fn blocks_mail_from(group: GroupId, client: ClientId, user: UserId) -> _ {
+    // Typed bindings: auto_type needs to know each value's type to name the expression's.
+    let group_level: Level = Level::Group;
+    let client_level: Level = Level::Client;
+    let user_level: Level = Level::User;
     (opt_outs::level
-        .eq("group")
+        .eq(group_level)
         .and(opt_outs::scope_id.eq(group)))
     .or(opt_outs::level
-        .eq("client")
+        .eq(client_level)
         .and(opt_outs::scope_id.eq(client)))
-    .or(opt_outs::level.eq("user").and(opt_outs::scope_id.eq(user)))
+    .or(opt_outs::level
+        .eq(user_level)
+        .and(opt_outs::scope_id.eq(user)))
 }
 
 /// The levels at which mail from `sender` to `email` is blocked now, broadest first: what
@@ -261,17 +259,14 @@ pub fn blocking_levels(
 ) -> QueryResult<Vec<Level>> {
     let mut levels = opt_outs::table
         .filter(opt_outs::email.eq(email))
-        .filter(opt_outs::group_id.eq(sender.group_id.0))
+        .filter(opt_outs::group_id.eq(sender.group_id))
         .filter(blocks_mail_from(
-            sender.group_id.0,
-            sender.client_id.0,
-            sender.user_id.0,
+            sender.group_id,
+            sender.client_id,
+            sender.user_id,
         ))
         .select(opt_outs::level)
-        .load::<String>(conn)?
-        .iter()
-        .map(|level| parse_level(level))
-        .collect::<QueryResult<Vec<_>>>()?;
+        .load::<Level>(conn)?;
     levels.sort();
     Ok(levels)
 }
@@ -338,10 +333,10 @@ pub fn suppressed_among(
             // The group id appears twice in the SQL: once to filter, once as the group scope.
             diesel::sql_query(sql)
                 .bind::<Text, _>(json)
-                .bind::<BigInt, _>(sender.group_id.0)
-                .bind::<BigInt, _>(sender.group_id.0)
-                .bind::<BigInt, _>(sender.client_id.0)
-                .bind::<BigInt, _>(sender.user_id.0)
+                .bind::<BigInt, _>(sender.group_id)
+                .bind::<BigInt, _>(sender.group_id)
+                .bind::<BigInt, _>(sender.client_id)
+                .bind::<BigInt, _>(sender.user_id)
                 .load(c)?
         }
         DbConnection::Postgresql(c) => {
@@ -362,9 +357,9 @@ pub fn suppressed_among(
             );
             diesel::sql_query(sql)
                 .bind::<diesel::sql_types::Array<Text>, _>(addresses)
-                .bind::<BigInt, _>(sender.group_id.0)
-                .bind::<BigInt, _>(sender.client_id.0)
-                .bind::<BigInt, _>(sender.user_id.0)
+                .bind::<BigInt, _>(sender.group_id)
+                .bind::<BigInt, _>(sender.client_id)
+                .bind::<BigInt, _>(sender.user_id)
                 .load(c)?
         }
     };
@@ -383,7 +378,6 @@ pub fn broadest_for_contacts(
     if contact_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<i64> = contact_ids.iter().map(|c| c.0).collect();
     let rows = contacts::table
         .inner_join(
             opt_outs::table.on(opt_outs::email
@@ -391,24 +385,23 @@ pub fn broadest_for_contacts(
                 .and(opt_outs::group_id.eq(contacts::group_id))
                 .and(
                     (opt_outs::level
-                        .eq("group")
+                        .eq(Level::Group)
                         .and(opt_outs::scope_id.eq(contacts::group_id)))
                     .or(opt_outs::level
-                        .eq("client")
+                        .eq(Level::Client)
                         .and(opt_outs::scope_id.eq(contacts::client_id)))
                     .or(opt_outs::level
-                        .eq("user")
+                        .eq(Level::User)
                         .and(opt_outs::scope_id.eq(contacts::owner_user_id))),
                 )),
         )
-        .filter(contacts::id.eq_any(ids))
+        .filter(contacts::id.eq_any(contact_ids))
         .select((contacts::id, opt_outs::level))
-        .load::<(i64, String)>(conn)?;
+        .load::<(ContactId, Level)>(conn)?;
     let mut broadest: HashMap<ContactId, Level> = HashMap::new();
     for (contact, level) in rows {
-        let level = parse_level(&level)?;
         broadest
-            .entry(ContactId(contact))
+            .entry(contact)
             .and_modify(|known| *known = (*known).min(level))
             .or_insert(level);
     }
@@ -418,7 +411,7 @@ pub fn broadest_for_contacts(
 /// How many opt-outs are active in a group.
 pub fn count_in_group(conn: &mut DbConnection, group_id: GroupId) -> QueryResult<i64> {
     opt_outs::table
-        .filter(opt_outs::group_id.eq(group_id.0))
+        .filter(opt_outs::group_id.eq(group_id))
         .count()
         .get_result(conn)
 }
@@ -442,13 +435,13 @@ pub fn everywhere(conn: &mut DbConnection, email: &str) -> QueryResult<Vec<Named
             scope_clients.on(scope_clients
                 .field(clients::id)
                 .eq(opt_outs::scope_id)
-                .and(opt_outs::level.eq("client"))),
+                .and(opt_outs::level.eq(Level::Client))),
         )
         .left_join(
             scope_users.on(scope_users
                 .field(users::id)
                 .eq(opt_outs::scope_id)
-                .and(opt_outs::level.eq("user"))),
+                .and(opt_outs::level.eq(Level::User))),
         )
         .filter(opt_outs::email.eq(email))
         .order((groups::name.asc(), opt_outs::id.asc()))
@@ -459,21 +452,22 @@ pub fn everywhere(conn: &mut DbConnection, email: &str) -> QueryResult<Vec<Named
             scope_users.field(users::display_name).nullable(),
         ))
         .load::<(OptOutRow, String, Option<String>, Option<String>)>(conn)?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|(row, group_name, client_name, user_name)| {
-            let opt_out = ActiveOptOut::try_from(row)?;
+            let opt_out = ActiveOptOut::from(row);
             let scope_name = match opt_out.scope.level() {
                 Level::Group => group_name.clone(),
                 Level::Client => client_name.unwrap_or_default(),
                 Level::User => user_name.unwrap_or_default(),
             };
-            Ok(NamedOptOut {
+            NamedOptOut {
                 opt_out,
                 group_name,
                 scope_name,
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Support lifts the chosen opt-outs of `email` on written consent, in one transaction, each
@@ -526,13 +520,13 @@ pub fn active_scopes_among(
 ) -> QueryResult<std::collections::HashSet<(String, Scope)>> {
     let mut active = std::collections::HashSet::new();
     for chunk in emails.chunks(ADDRESSES_PER_LOOKUP) {
-        let rows: Vec<(String, String, i64)> = opt_outs::table
+        let rows: Vec<(String, Level, i64)> = opt_outs::table
             .filter(opt_outs::email.eq_any(chunk.to_vec()))
-            .filter(opt_outs::group_id.eq(group.0))
+            .filter(opt_outs::group_id.eq(group))
             .select((opt_outs::email, opt_outs::level, opt_outs::scope_id))
             .load(conn)?;
         for (email, level, scope_id) in rows {
-            active.insert((email, Scope::from_stored(parse_level(&level)?, scope_id)));
+            active.insert((email, Scope::from_stored(level, scope_id)));
         }
     }
     Ok(active)
@@ -548,8 +542,8 @@ pub fn is_active(
     diesel::select(diesel::dsl::exists(
         opt_outs::table
             .filter(opt_outs::email.eq(email.as_str()))
-            .filter(opt_outs::group_id.eq(group.0))
-            .filter(opt_outs::level.eq(scope.level().as_str()))
+            .filter(opt_outs::group_id.eq(group))
+            .filter(opt_outs::level.eq(scope.level()))
             .filter(opt_outs::scope_id.eq(scope.scope_id())),
     ))
     .get_result(conn)

@@ -42,6 +42,8 @@ pub(super) fn to_overrides(row: Row) -> Overrides {
     let (levels, one_click, confirmation, ask_reason, display_name, accent, message) = row;
     Overrides {
         levels_offered: levels.as_deref().map(parse_levels),
+        // Read as text, not as `Level`: an unknown stored level means "not set" here (the
+        // settings page then offers the default) rather than failing the sender's profile.
         one_click_level: one_click.and_then(|l| l.parse().ok()),
         confirmation_email: confirmation,
         ask_reason,
@@ -58,11 +60,11 @@ pub fn overrides(
     client: Option<ClientId>,
 ) -> QueryResult<Option<Overrides>> {
     let query = preference_settings::table
-        .filter(preference_settings::group_id.eq(group.0))
+        .filter(preference_settings::group_id.eq(group))
         .select(columns())
         .into_boxed();
     let query = match client {
-        Some(client) => query.filter(preference_settings::client_id.eq(client.0)),
+        Some(client) => query.filter(preference_settings::client_id.eq(client)),
         None => query.filter(preference_settings::client_id.is_null()),
     };
     query
@@ -87,17 +89,17 @@ pub fn save(
             .map(|l| l.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(","));
         diesel::insert_into(preference_settings::table)
             .values((
-                preference_settings::group_id.eq(group.0),
-                preference_settings::client_id.eq(client.map(|c| c.0)),
+                preference_settings::group_id.eq(group),
+                preference_settings::client_id.eq(client),
                 preference_settings::levels_offered.eq(levels),
-                preference_settings::one_click_level.eq(values.one_click_level.map(|l| l.as_str())),
+                preference_settings::one_click_level.eq(values.one_click_level),
                 preference_settings::confirmation_email.eq(values.confirmation_email),
                 preference_settings::ask_reason.eq(values.ask_reason),
                 preference_settings::display_name.eq(values.display_name.as_deref()),
                 preference_settings::accent_colour.eq(values.accent_colour.as_deref()),
                 preference_settings::custom_message.eq(values.custom_message.as_deref()),
                 preference_settings::updated_at.eq(now()),
-                preference_settings::updated_by_user_id.eq(Some(by.0)),
+                preference_settings::updated_by_user_id.eq(Some(by)),
             ))
             .execute(conn)?;
         Ok(())
@@ -110,10 +112,10 @@ pub fn remove(
     group: GroupId,
     client: Option<ClientId>,
 ) -> QueryResult<usize> {
-    let target = preference_settings::table.filter(preference_settings::group_id.eq(group.0));
+    let target = preference_settings::table.filter(preference_settings::group_id.eq(group));
     match client {
         Some(client) => {
-            diesel::delete(target.filter(preference_settings::client_id.eq(client.0))).execute(conn)
+            diesel::delete(target.filter(preference_settings::client_id.eq(client))).execute(conn)
         }
         None => {
             diesel::delete(target.filter(preference_settings::client_id.is_null())).execute(conn)

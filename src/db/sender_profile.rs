@@ -78,7 +78,7 @@ pub fn load(conn: &mut DbConnection, sender: Sender) -> QueryResult<Option<Sende
         preference_settings as group_defaults,
         preference_settings as client_override
     );
-    let (user, client, group) = (sender.user_id.0, sender.client_id.0, sender.group_id.0);
+    let (user, client, group) = (sender.user_id, sender.client_id, sender.group_id);
     let row: Option<Row> = on_each_backend!(conn, |conn| users::table
         .inner_join(clients::table.on(clients::id.eq(client)))
         .inner_join(groups::table.on(groups::id.eq(group)))
@@ -131,7 +131,7 @@ pub fn clients_for_recipients(
             preference_settings::table
                 .on(preference_settings::client_id.eq(clients::id.nullable())),
         )
-        .filter(clients::group_id.eq(group.0))
+        .filter(clients::group_id.eq(group))
         .order(clients::name)
         .select((clients::name, preference_settings::display_name.nullable()))
         .limit(CLIENTS_LISTED as i64)
@@ -140,7 +140,7 @@ pub fn clients_for_recipients(
         names.len()
     } else {
         let all: i64 = clients::table
-            .filter(clients::group_id.eq(group.0))
+            .filter(clients::group_id.eq(group))
             .count()
             .get_result(conn)?;
         usize::try_from(all).unwrap_or(usize::MAX)

@@ -155,20 +155,18 @@ pub fn made_from_email(
     level: Level,
 ) -> QueryResult<Option<OptOutId>> {
     let scope = message.sender.scope_at(level);
-    let recipients_own: Vec<&str> = Source::ALL
+    let recipients_own: Vec<Source> = Source::ALL
         .into_iter()
         .filter(|s| s.is_recipients_own())
-        .map(Source::as_str)
         .collect();
     opt_outs_table::table
         .filter(opt_outs_table::email.eq(&message.to_email))
-        .filter(opt_outs_table::group_id.eq(message.sender.group_id.0))
-        .filter(opt_outs_table::level.eq(level.as_str()))
+        .filter(opt_outs_table::group_id.eq(message.sender.group_id))
+        .filter(opt_outs_table::level.eq(level))
         .filter(opt_outs_table::scope_id.eq(scope.scope_id()))
-        .filter(opt_outs_table::message_id.eq(message.id.0))
+        .filter(opt_outs_table::message_id.eq(message.id))
         .filter(opt_outs_table::source.eq_any(recipients_own))
         .select(opt_outs_table::id)
-        .first::<i64>(conn)
+        .first::<OptOutId>(conn)
         .optional()
-        .map(|id| id.map(OptOutId))
 }

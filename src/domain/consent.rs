@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// How an opt-out or opt-in came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Source {
     PreferenceCenter,
     OneClick,
@@ -65,7 +66,8 @@ impl Source {
 }
 
 /// What a consent event records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum EventKind {
     OptOut,
     OptIn,
@@ -124,7 +126,8 @@ impl Shown {
 }
 
 /// Who acted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum ActorKind {
     /// A signed-in staff member.
     User,
@@ -137,6 +140,17 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
+    pub const ALL: [ActorKind; 4] = [
+        ActorKind::User,
+        ActorKind::Recipient,
+        ActorKind::Support,
+        ActorKind::System,
+    ];
+
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == stored)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::User => "user",

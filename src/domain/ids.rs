@@ -1,4 +1,5 @@
-//! Typed ids, so a client id can never be passed where a user id is meant.
+//! Typed ids, so a client id can never be passed where a user id is meant. Each is stored as a
+//! `BIGINT`; the derives below only mark that, the conversions live in `db::sql_types`.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -6,7 +7,21 @@ use std::fmt;
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            diesel::AsExpression,
+            diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
         #[serde(transparent)]
         pub struct $name(pub i64);
 

@@ -4,7 +4,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Ordered broadest first, so sorting a list of levels puts the reason to show first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Level {
     /// No sender anywhere in the group may email the address.
     Group,

@@ -1,4 +1,5 @@
-//! Pure types and rules: no I/O, no actix, no diesel.
+//! Pure types and rules: no I/O, no actix. Diesel appears only as derive markers saying which
+//! SQL type a value is stored as; the conversions themselves live in `db::sql_types`.
 
 pub mod consent;
 pub mod email;

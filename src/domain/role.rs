@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What a signed-in person is allowed to do; see the rights table in DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     /// Owns contacts and sends campaigns inside one client.
     User,

@@ -26,7 +26,7 @@ use crate::db::messages::{self, ConfirmationPayload, Delivery};
 use crate::db::opt_in_requests::RequestPayload;
 use crate::db::sender_profile::{self, SenderProfile};
 use crate::db::{DbConnection, DbPool, now, opt_outs};
-use crate::domain::{MessageId, OptOutId, UserId};
+use crate::domain::MessageId;
 
 /// Senders' profiles read during one claimed batch.
 type Profiles = std::collections::HashMap<crate::domain::Sender, Arc<SenderProfile>>;
@@ -242,7 +242,7 @@ impl DeliveryWorker {
         let asked_by = (delivery.kind == messages::KIND_OPT_IN_REQUEST)
             .then(|| RequestPayload::parse(delivery.payload.as_deref()))
             .flatten()
-            .map(|p| UserId(p.asked_by))
+            .map(|p| p.asked_by)
             .filter(|asker| *asker != sender.user_id);
         let known = profiles.get(&sender).cloned();
         let (profile, asker) = self
@@ -315,12 +315,12 @@ impl DeliveryWorker {
         let payload: ConfirmationPayload =
             serde_json::from_str(delivery.payload.as_deref().unwrap_or_default())?;
         let level: crate::domain::Level = payload.level.parse()?;
-        let about = MessageId(payload.about_message);
+        let about = payload.about_message;
         let keys = &self.config.signing_keys;
         // The link lifts exactly the opt-out this email confirms (rows queued before the
         // payload named it: the one made from that email at that level).
         let token = match payload.opt_out {
-            Some(opt_out) => keys.opt_in_token(about, OptOutId(opt_out)),
+            Some(opt_out) => keys.opt_in_token(about, opt_out),
             None => keys.legacy_opt_in_token(about, level),
         };
         let opt_in_url = self.config.public_link(&format!("/opt-in/{token}"));

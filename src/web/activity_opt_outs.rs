@@ -22,7 +22,9 @@ use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::accounts::{self, Client, Group};
 use crate::db::activity::{self, ActivityFilter, ActivityRow, ActivityScope};
-use crate::domain::{ClientId, EmailAddress, Level, OptOutId, Person, Role, Source, UserId};
+use crate::domain::{
+    ClientId, ConsentEventId, EmailAddress, Level, OptOutId, Person, Role, Source, UserId,
+};
 use crate::{export, import};
 
 const PAGE_SIZE: usize = 50;
@@ -70,12 +72,15 @@ fn rows_page(
     lifted: bool,
     scope: ActivityScope,
     filter: &ActivityFilter,
-    after: Option<(NaiveDateTime, OptOutId)>,
+    after: Option<(NaiveDateTime, i64)>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<ActivityRow>> {
+    // The cursor's id is a consent event's on the lifted list, an opt-out's on the active one.
     if lifted {
+        let after = after.map(|(at, id)| (at, ConsentEventId(id)));
         activity::lifted_page(conn, scope, filter, after, limit)
     } else {
+        let after = after.map(|(at, id)| (at, OptOutId(id)));
         activity::page(conn, scope, filter, after, limit)
     }
 }
@@ -340,7 +345,7 @@ async fn export_csv(
     let lifted = query.lifted();
     let state = state.into_inner();
     struct Cursor {
-        after: Option<(NaiveDateTime, OptOutId)>,
+        after: Option<(NaiveDateTime, i64)>,
         first: bool,
         done: bool,
     }
@@ -381,7 +386,7 @@ async fn export_csv(
                 .map(web::Bytes::from)
                 .map_err(|e| actix_web::Error::from(AppError::internal(e)));
             let next = Cursor {
-                after: rows.last().map(|r| (r.created_at, r.id)),
+                after: rows.last().map(|r| (r.created_at, r.id.keyset_value())),
                 first: false,
                 done: (rows.len() as i64) < EXPORT_CHUNK,
             };
@@ -599,11 +604,11 @@ async fn read_upload(
 }
 
 fn encode_cursor(row: &ActivityRow) -> String {
-    keyset::encode(&row.created_at, row.id.0)
+    keyset::encode(&row.created_at, row.id.keyset_value())
 }
 
-fn decode_cursor(raw: &str) -> Result<(chrono::NaiveDateTime, OptOutId), AppError> {
-    keyset::decode(raw).map(|(at, id)| (at, OptOutId(id)))
+fn decode_cursor(raw: &str) -> Result<(chrono::NaiveDateTime, i64), AppError> {
+    keyset::decode(raw)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

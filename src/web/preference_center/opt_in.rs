@@ -65,16 +65,13 @@ async fn offer(
                 Some((payload, asker)) => {
                     let sender = &message.sender_name;
                     let asked = match asker {
-                        _ if payload.asked_by == message.sender.user_id.0 => {
+                        _ if payload.asked_by == message.sender.user_id => {
                             format!("{sender} asked.")
                         }
                         Some(asker) => format!("{asker} asked, for {sender}."),
                         None => format!("Someone at {} asked, for {sender}.", linked.names().group),
                     };
-                    (
-                        payload.lifts.into_iter().map(OptOutId).collect(),
-                        Some(asked),
-                    )
+                    (payload.lifts, Some(asked))
                 }
                 // Queued before requests named their opt-outs: what blocks the sender now,
                 // listed on the page before the recipient confirms.
