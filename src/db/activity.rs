@@ -72,15 +72,23 @@ pub struct ActivityRow {
     pub actor_name: Option<String>,
 }
 
-/// `Id`: `OptOutId` for active rows, `ConsentEventId` for lifted ones.
-type Row<Id> = (
-    (Id, String, Level, String, Option<String>, NaiveDateTime),
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A row as [`newest_first!`] selects it, in that order. `Id`: `OptOutId` for active rows,
+/// `ConsentEventId` for lifted ones.
+#[derive(Queryable)]
+struct Row<Id> {
+    id: Id,
+    email: String,
+    level: Level,
+    source: String,
+    /// The reason, or for a lifted row the lifting event's evidence.
+    note: Option<String>,
+    created_at: NaiveDateTime,
+    group_name: String,
+    client_name: Option<String>,
+    user_name: Option<String>,
+    campaign_name: Option<String>,
+    actor_name: Option<String>,
+}
 
 /// The filtered, scoped query over `opt_outs` (active) or `consent_events` (for lifted ones):
 /// both tables name their columns alike. Level and scope id are compared as nullable because
@@ -186,7 +194,12 @@ macro_rules! newest_first {
             );
         }
         query.order(($t::created_at.desc(), $t::id.desc())).select((
-            ($t::id, $t::email, $level, $t::source, $note, $t::created_at),
+            $t::id,
+            $t::email,
+            $level,
+            $t::source,
+            $note,
+            $t::created_at,
             groups::name,
             scope_clients.field(clients::name).nullable(),
             scope_users.field(users::display_name).nullable(),
@@ -278,23 +291,21 @@ pub fn for_each_chunk<E: From<diesel::result::Error>>(
 }
 
 fn to_row<Id>(row: Row<Id>, id_of: impl Fn(Id) -> ActivityRowId) -> ActivityRow {
-    let ((id, email, level, source, reason, created_at), group, client, user, campaign, actor) =
-        row;
-    let scope_name = match level {
-        Level::Group => group,
-        Level::Client => client.unwrap_or_default(),
-        Level::User => user.unwrap_or_default(),
+    let scope_name = match row.level {
+        Level::Group => row.group_name,
+        Level::Client => row.client_name.unwrap_or_default(),
+        Level::User => row.user_name.unwrap_or_default(),
     };
     ActivityRow {
-        id: id_of(id),
-        email,
-        level,
+        id: id_of(row.id),
+        email: row.email,
+        level: row.level,
         scope_name,
-        source,
-        campaign_name: campaign,
-        reason,
-        created_at,
-        actor_name: actor,
+        source: row.source,
+        campaign_name: row.campaign_name,
+        reason: row.note,
+        created_at: row.created_at,
+        actor_name: row.actor_name,
     }
 }
 

@@ -11,7 +11,7 @@ use super::schema::{
 };
 use super::{DbConnection, now, write_transaction};
 use crate::domain::rights::ContactsVisible;
-use crate::domain::{CampaignId, ClientId, ContactId, GroupId, Level, Sender, UserId};
+use crate::domain::{CampaignId, ClientId, ContactId, GroupId, Level, MessageKind, Sender, UserId};
 use crate::on_each_backend;
 
 pub struct NewDraft<'a> {
@@ -407,7 +407,7 @@ fn queue_messages(
         .filter(campaign_recipients::campaign_id.eq(campaign.id))
         .filter(campaign_recipients::status.eq("pending"))
         .select((
-            "campaign".into_sql::<Text>(),
+            MessageKind::Campaign.into_sql::<Text>(),
             sender.group_id.into_sql::<BigInt>(),
             Some(sender.client_id).into_sql::<Nullable<BigInt>>(),
             Some(sender.user_id).into_sql::<Nullable<BigInt>>(),

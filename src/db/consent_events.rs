@@ -252,11 +252,18 @@ pub fn last_opt_in_requests_about(
 }
 
 /// A consent event with its group's name, for support's cross-group view.
+#[derive(Debug, Clone)]
+pub struct GroupEvent {
+    pub event: EventRecord,
+    pub group_name: String,
+}
+
+/// Every consent event of an address in every group, newest first (support's search).
 pub fn everywhere_for(
     conn: &mut DbConnection,
     email: &str,
     limit: i64,
-) -> QueryResult<Vec<(EventRecord, String)>> {
+) -> QueryResult<Vec<GroupEvent>> {
     use super::schema::groups;
     consent_events::table
         .inner_join(groups::table)
@@ -284,7 +291,10 @@ pub fn everywhere_for(
         .load::<(EventRow, String)>(conn)
         .map(|rows| {
             rows.into_iter()
-                .map(|(row, group)| (EventRecord::from(row), group))
+                .map(|(row, group_name)| GroupEvent {
+                    event: EventRecord::from(row),
+                    group_name,
+                })
                 .collect()
         })
 }

@@ -21,8 +21,14 @@ use crate::domain::wording::SenderNames;
 use crate::domain::{Level, MessageId, OptOutId, Sender, Source};
 use crate::on_each_backend;
 
-/// An opt-out as the link's query reads it: id, level, source, made at.
-type BlockingRow = (OptOutId, Level, String, chrono::NaiveDateTime);
+/// An opt-out as the link's query reads it (in this order).
+#[derive(Queryable)]
+struct BlockingRow {
+    id: OptOutId,
+    level: Level,
+    source: String,
+    created_at: chrono::NaiveDateTime,
+}
 
 /// The email a link names, as its pages need it.
 #[derive(Debug, Clone)]
@@ -145,12 +151,13 @@ fn load_with(
     let mut blocking = Vec::new();
     let mut email = None;
     for (row, opt_out) in rows {
-        if let Some((id, level, source, created_at)) = opt_out {
+        if let Some(opt_out) = opt_out {
+            // Read as text: a source this version does not know still blocks (`None`).
             blocking.push(BlockingOptOut {
-                id,
-                level,
-                source: Source::from_stored(&source),
-                created_at,
+                id: opt_out.id,
+                level: opt_out.level,
+                source: Source::from_stored(&opt_out.source),
+                created_at: opt_out.created_at,
             });
         }
         email.get_or_insert(row);

@@ -10,8 +10,8 @@ use super::{DbConnection, messages, now, opt_outs, sender_profile, write_transac
 use crate::domain::consent::Shown;
 use crate::domain::wording::what_stops;
 use crate::domain::{
-    ActorKind, ContactId, EmailAddress, EventKind, Level, MessageId, OptOutId, Sender, Source,
-    UserId,
+    ActorKind, ContactId, EmailAddress, EventKind, Level, MessageId, MessageKind, OptOutId, Sender,
+    Source, UserId,
 };
 
 /// How long a sender waits before asking the same contact again.
@@ -112,28 +112,39 @@ pub fn request(
     })
 }
 
-/// A queued or sent request as its page needs it: what it named and the name of who asked
-/// (`None` when that login is gone). `None` when the request was queued before requests named
-/// their opt-outs.
+/// A queued or sent request as its page needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRequest {
+    /// What it named.
+    pub payload: RequestPayload,
+    /// The name of who asked; `None` when that login is gone.
+    pub asker_name: Option<String>,
+}
+
+/// The request's payload and who asked. `None` when the request was queued before requests
+/// named their opt-outs.
 pub fn find(
     conn: &mut DbConnection,
     request: MessageId,
-) -> diesel::QueryResult<Option<(RequestPayload, Option<String>)>> {
+) -> diesel::QueryResult<Option<FoundRequest>> {
     use super::schema::{messages as outbox, users};
     use diesel::prelude::*;
     let stored: Option<Option<String>> = outbox::table
         .filter(outbox::id.eq(request))
-        .filter(outbox::kind.eq(messages::KIND_OPT_IN_REQUEST))
+        .filter(outbox::kind.eq(MessageKind::OptInRequest))
         .select(outbox::payload)
         .first(conn)
         .optional()?;
     let Some(payload) = RequestPayload::parse(stored.flatten().as_deref()) else {
         return Ok(None);
     };
-    let asker: Option<String> = users::table
+    let asker_name: Option<String> = users::table
         .filter(users::id.eq(payload.asked_by))
         .select(users::display_name)
         .first(conn)
         .optional()?;
-    Ok(Some((payload, asker)))
+    Ok(Some(FoundRequest {
+        payload,
+        asker_name,
+    }))
 }

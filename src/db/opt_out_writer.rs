@@ -167,7 +167,7 @@ mod tests {
         let now = crate::db::now();
         let id: MessageId = diesel::insert_into(messages::table)
             .values((
-                messages::kind.eq(crate::db::messages::KIND_CAMPAIGN),
+                messages::kind.eq(crate::domain::MessageKind::Campaign),
                 messages::group_id.eq(sender.group_id.unwrap()),
                 messages::client_id.eq(sender.client_id),
                 messages::sender_user_id.eq(Some(sender.id)),

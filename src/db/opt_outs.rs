@@ -58,6 +58,31 @@ pub(super) struct OptOutRow {
     created_at: NaiveDateTime,
 }
 
+/// An opt-out with the names of who recorded it and of its campaign, as [`applying_to`] selects.
+#[derive(Queryable)]
+struct ExplainedRow {
+    opt_out: OptOutRow,
+    actor_name: Option<String>,
+    campaign_name: Option<String>,
+}
+
+/// An opt-out with the names of its group and scope, as [`everywhere`] selects.
+#[derive(Queryable)]
+struct NamedRow {
+    opt_out: OptOutRow,
+    group_name: String,
+    client_name: Option<String>,
+    user_name: Option<String>,
+}
+
+/// The stored form of an opt-out's scope, with its address.
+#[derive(Queryable)]
+struct ScopeRow {
+    email: String,
+    level: Level,
+    scope_id: i64,
+}
+
 impl From<OptOutRow> for ActiveOptOut {
     fn from(row: OptOutRow) -> Self {
         ActiveOptOut {
@@ -218,12 +243,12 @@ pub fn applying_to(
             users::display_name.nullable(),
             campaigns::name.nullable(),
         ))
-        .load::<(OptOutRow, Option<String>, Option<String>)>(conn)?
+        .load::<ExplainedRow>(conn)?
         .into_iter()
-        .map(|(row, actor_name, campaign_name)| ExplainedOptOut {
-            opt_out: ActiveOptOut::from(row),
-            actor_name,
-            campaign_name,
+        .map(|row| ExplainedOptOut {
+            opt_out: ActiveOptOut::from(row.opt_out),
+            actor_name: row.actor_name,
+            campaign_name: row.campaign_name,
         })
         .collect::<Vec<_>>();
     applying.sort_by_key(|o| o.opt_out.scope.level());
@@ -451,19 +476,19 @@ pub fn everywhere(conn: &mut DbConnection, email: &str) -> QueryResult<Vec<Named
             scope_clients.field(clients::name).nullable(),
             scope_users.field(users::display_name).nullable(),
         ))
-        .load::<(OptOutRow, String, Option<String>, Option<String>)>(conn)?;
+        .load::<NamedRow>(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(row, group_name, client_name, user_name)| {
-            let opt_out = ActiveOptOut::from(row);
+        .map(|row| {
+            let opt_out = ActiveOptOut::from(row.opt_out);
             let scope_name = match opt_out.scope.level() {
-                Level::Group => group_name.clone(),
-                Level::Client => client_name.unwrap_or_default(),
-                Level::User => user_name.unwrap_or_default(),
+                Level::Group => row.group_name.clone(),
+                Level::Client => row.client_name.unwrap_or_default(),
+                Level::User => row.user_name.unwrap_or_default(),
             };
             NamedOptOut {
                 opt_out,
-                group_name,
+                group_name: row.group_name,
                 scope_name,
             }
         })
@@ -520,13 +545,13 @@ pub fn active_scopes_among(
 ) -> QueryResult<std::collections::HashSet<(String, Scope)>> {
     let mut active = std::collections::HashSet::new();
     for chunk in emails.chunks(ADDRESSES_PER_LOOKUP) {
-        let rows: Vec<(String, Level, i64)> = opt_outs::table
+        let rows: Vec<ScopeRow> = opt_outs::table
             .filter(opt_outs::email.eq_any(chunk.to_vec()))
             .filter(opt_outs::group_id.eq(group))
             .select((opt_outs::email, opt_outs::level, opt_outs::scope_id))
             .load(conn)?;
-        for (email, level, scope_id) in rows {
-            active.insert((email, Scope::from_stored(level, scope_id)));
+        for row in rows {
+            active.insert((row.email, Scope::from_stored(row.level, row.scope_id)));
         }
     }
     Ok(active)

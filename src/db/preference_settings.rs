@@ -7,15 +7,18 @@ use super::{DbConnection, now, write_transaction};
 use crate::domain::preferences::Overrides;
 use crate::domain::{ClientId, GroupId, Level, UserId};
 
-pub(super) type Row = (
-    Option<String>,
-    Option<String>,
-    Option<bool>,
-    Option<bool>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A settings row as [`columns`] selects it, in that order.
+#[derive(Queryable)]
+pub(super) struct Row {
+    /// Comma-separated level names.
+    levels_offered: Option<String>,
+    one_click_level: Option<String>,
+    confirmation_email: Option<bool>,
+    ask_reason: Option<bool>,
+    display_name: Option<String>,
+    accent_colour: Option<String>,
+    custom_message: Option<String>,
+}
 
 fn parse_levels(stored: &str) -> Vec<Level> {
     stored
@@ -39,17 +42,16 @@ pub(super) fn columns() -> _ {
 }
 
 pub(super) fn to_overrides(row: Row) -> Overrides {
-    let (levels, one_click, confirmation, ask_reason, display_name, accent, message) = row;
     Overrides {
-        levels_offered: levels.as_deref().map(parse_levels),
+        levels_offered: row.levels_offered.as_deref().map(parse_levels),
         // Read as text, not as `Level`: an unknown stored level means "not set" here (the
         // settings page then offers the default) rather than failing the sender's profile.
-        one_click_level: one_click.and_then(|l| l.parse().ok()),
-        confirmation_email: confirmation,
-        ask_reason,
-        display_name,
-        accent_colour: accent,
-        custom_message: message,
+        one_click_level: row.one_click_level.and_then(|l| l.parse().ok()),
+        confirmation_email: row.confirmation_email,
+        ask_reason: row.ask_reason,
+        display_name: row.display_name,
+        accent_colour: row.accent_colour,
+        custom_message: row.custom_message,
     }
 }
 

@@ -64,13 +64,24 @@ impl SenderProfile {
     }
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    Option<settings::Row>,
-    Option<settings::Row>,
-);
+/// The sender's names and both settings rows, as [`load`] selects them.
+#[derive(Queryable)]
+struct Row {
+    sender_name: String,
+    client_name: String,
+    group_name: String,
+    group_defaults: Option<settings::Row>,
+    client_override: Option<settings::Row>,
+}
+
+/// The clients a group-level opt-out covers, as recipients know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupClients {
+    /// The first [`CLIENTS_LISTED`] by name, each by its name for recipients.
+    pub names: Vec<String>,
+    /// How many clients the group has in all.
+    pub count: usize,
+}
 
 /// `None` when the sender's user, client or group no longer exists.
 pub fn load(conn: &mut DbConnection, sender: Sender) -> QueryResult<Option<SenderProfile>> {
@@ -116,16 +127,17 @@ pub fn load(conn: &mut DbConnection, sender: Sender) -> QueryResult<Option<Sende
     let Some(row) = row else {
         return Ok(None);
     };
-    let (group_clients, group_client_count) = clients_for_recipients(conn, sender.group_id)?;
-    Ok(Some(from_row(row, group_clients, group_client_count)))
+    let clients = clients_for_recipients(conn, sender.group_id)?;
+    Ok(Some(from_row(row, clients)))
 }
 
-/// The group's first clients (by name, as staff pages list them) by their names for recipients, and how many it
-/// has: a count only when the list is full, so a group of a few clients costs one query.
+/// The group's first clients (by name, as staff pages list them) by their names for
+/// recipients, and how many it has: a count only when the list is full, so a group of a few
+/// clients costs one query.
 pub fn clients_for_recipients(
     conn: &mut DbConnection,
     group: GroupId,
-) -> QueryResult<(Vec<String>, usize)> {
+) -> QueryResult<GroupClients> {
     let names: Vec<(String, Option<String>)> = clients::table
         .left_join(
             preference_settings::table
@@ -149,13 +161,13 @@ pub fn clients_for_recipients(
         .into_iter()
         .map(|(name, shown)| shown.unwrap_or(name))
         .collect();
-    Ok((names, count))
+    Ok(GroupClients { names, count })
 }
 
-fn from_row(row: Row, group_clients: Vec<String>, group_client_count: usize) -> SenderProfile {
-    let (sender_name, client_name, group_name, group_defaults, client_override) = row;
-    let group_defaults = group_defaults.map(settings::to_overrides);
-    let client_override = client_override
+fn from_row(row: Row, clients: GroupClients) -> SenderProfile {
+    let group_defaults = row.group_defaults.map(settings::to_overrides);
+    let client_override = row
+        .client_override
         .map(settings::to_overrides)
         .map(Overrides::as_client_override);
     // The group's defaults first, then the client's override on top.
@@ -166,13 +178,13 @@ fn from_row(row: Row, group_clients: Vec<String>, group_client_count: usize) -> 
             settings.with(layer)
         });
     SenderProfile {
-        sender_name,
-        client_name,
-        group_name,
+        sender_name: row.sender_name,
+        client_name: row.client_name,
+        group_name: row.group_name,
         settings,
         group_display_name: group_defaults.and_then(|o| o.display_name),
         client_display_name: client_override.and_then(|o| o.display_name),
-        group_clients,
-        group_client_count,
+        group_clients: clients.names,
+        group_client_count: clients.count,
     }
 }

@@ -17,7 +17,7 @@ use diesel::sqlite::Sqlite;
 use super::connection::MultiBackend;
 use crate::domain::{
     ActorKind, CampaignId, ClientId, ConsentEventId, ContactId, EventKind, GroupId, Level,
-    MessageId, OptOutId, Role, Source, UserId,
+    MessageId, MessageKind, OptOutId, Role, Source, UserId,
 };
 
 /// Ids are `BIGINT` on both backends and carry an `i64`.
@@ -140,6 +140,7 @@ enum_as_text! {
     Source => "source", Source::from_stored;
     EventKind => "event kind", EventKind::from_stored;
     ActorKind => "actor kind", ActorKind::from_stored;
+    MessageKind => "message kind", MessageKind::from_stored;
 }
 
 #[cfg(test)]
@@ -222,6 +223,12 @@ mod tests {
             }
             for kind in EventKind::ALL {
                 let back: EventKind = diesel::select(kind.into_sql::<Text>())
+                    .get_result(conn)
+                    .unwrap();
+                assert_eq!(back, kind);
+            }
+            for kind in MessageKind::ALL {
+                let back: MessageKind = diesel::select(kind.into_sql::<Text>())
                     .get_result(conn)
                     .unwrap();
                 assert_eq!(back, kind);

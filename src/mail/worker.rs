@@ -22,11 +22,11 @@ use super::list_id::ListId;
 use super::{Mailer, SendFailure};
 use crate::config::Config;
 use crate::db::accounts::{self, StaffAccount};
-use crate::db::messages::{self, ConfirmationPayload, Delivery};
+use crate::db::messages::{self, Claimed, ConfirmationPayload, Delivery};
 use crate::db::opt_in_requests::RequestPayload;
 use crate::db::sender_profile::{self, SenderProfile};
 use crate::db::{DbConnection, DbPool, now, opt_outs};
-use crate::domain::MessageId;
+use crate::domain::{MessageId, MessageKind};
 
 /// Senders' profiles read during one claimed batch.
 type Profiles = std::collections::HashMap<crate::domain::Sender, Arc<SenderProfile>>;
@@ -146,13 +146,24 @@ impl DeliveryWorker {
                 messages::load_claimed(conn, id, &name)
             })
             .await?;
-        let Some(delivery) = delivery else {
+        let delivery = match delivery {
+            Some(Claimed::Ready(delivery)) => *delivery,
+            Some(Claimed::UnknownKind(kind)) => {
+                // Not guessed at (it is not sent as a campaign or anything else): the row fails
+                // with the reason in the delivery log.
+                tracing::error!(message = %id, kind = %kind, "not sent: unknown message kind");
+                let name = self.name.clone();
+                let error = format!("unknown message kind {kind:?}");
+                self.db(move |conn| messages::mark_failed(conn, id, &name, &error))
+                    .await?;
+                return Ok(());
+            }
             // A notice to staff (no sender, no campaign), or no longer ours: the claim
             // expired (it is queued again or taken over).
-            return self.deliver_notice(id).await;
+            None => return self.deliver_notice(id).await,
         };
         // Campaign email is checked once more; a confirmation of an opt-out must still go.
-        let is_campaign = delivery.kind == messages::KIND_CAMPAIGN;
+        let is_campaign = delivery.kind == MessageKind::Campaign;
         if is_campaign && let Some(level) = self.suppressed_now(&delivery).await? {
             let name = self.name.clone();
             self.db(move |conn| messages::mark_suppressed(conn, id, &name, level))
@@ -239,7 +250,7 @@ impl DeliveryWorker {
         profiles: &mut Profiles,
     ) -> anyhow::Result<(Arc<SenderProfile>, Option<StaffAccount>)> {
         let sender = delivery.sender;
-        let asked_by = (delivery.kind == messages::KIND_OPT_IN_REQUEST)
+        let asked_by = (delivery.kind == MessageKind::OptInRequest)
             .then(|| RequestPayload::parse(delivery.payload.as_deref()))
             .flatten()
             .map(|p| p.asked_by)
@@ -272,10 +283,16 @@ impl DeliveryWorker {
         profile: &SenderProfile,
         asker: Option<&StaffAccount>,
     ) -> anyhow::Result<lettre::Message> {
-        let mut message = match delivery.kind.as_str() {
-            messages::KIND_OPT_OUT_CONFIRMATION => self.build_confirmation(delivery, profile)?,
-            messages::KIND_OPT_IN_REQUEST => self.build_opt_in_request(delivery, profile, asker)?,
-            _ => self.build_campaign(delivery, profile)?,
+        let mut message = match delivery.kind {
+            MessageKind::Campaign => self.build_campaign(delivery, profile)?,
+            MessageKind::OptOutConfirmation => self.build_confirmation(delivery, profile)?,
+            MessageKind::OptInRequest => self.build_opt_in_request(delivery, profile, asker)?,
+            // Notices have no sender, so `load_claimed` never returns one; built from
+            // `load_claimed_notice` instead.
+            MessageKind::SupportLiftNotice => anyhow::bail!(
+                "message {}: a support lift notice loaded as a sender's email",
+                delivery.id
+            ),
         };
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);

@@ -17,6 +17,7 @@ use super::search::search_term;
 use super::session::SignedIn;
 use super::state::AppState;
 use crate::db::accounts::{self, StaffUser};
+use crate::db::consent_events::GroupEvent;
 use crate::db::{consent_events, opt_outs, support_lifts};
 use crate::domain::consent::{AskedBy, ConsentFields, WrittenConsent};
 use crate::domain::{EmailAddress, EventKind, GroupId, OptOutId, Source, rights};
@@ -186,28 +187,33 @@ async fn render(
         .collect();
     page.events = history
         .iter()
-        .map(|(event, group)| EventRow {
-            when: when(&event.created_at),
-            group: group.clone(),
-            what: EventKind::from_stored(&event.kind)
-                .map_or_else(|| event.kind.clone(), |k| k.label().to_owned()),
-            level: event
-                .scope
-                .map(|s| s.level().label().to_owned())
-                .unwrap_or_default(),
-            source: Source::from_stored(&event.source)
-                .map_or_else(|| event.source.clone(), |s| s.label().to_owned()),
-            by: event
-                .actor_name
-                .clone()
-                .unwrap_or_else(|| match event.actor_kind.as_str() {
-                    "recipient" => "The recipient".to_owned(),
-                    "system" => "The system".to_owned(),
-                    other => other.to_owned(),
-                }),
-            consent: evidence_lines(&event.source, event.evidence.as_deref()),
-            evidence: event.evidence.clone().unwrap_or_default(),
-        })
+        .map(
+            |GroupEvent {
+                 event,
+                 group_name: group,
+             }| EventRow {
+                when: when(&event.created_at),
+                group: group.clone(),
+                what: EventKind::from_stored(&event.kind)
+                    .map_or_else(|| event.kind.clone(), |k| k.label().to_owned()),
+                level: event
+                    .scope
+                    .map(|s| s.level().label().to_owned())
+                    .unwrap_or_default(),
+                source: Source::from_stored(&event.source)
+                    .map_or_else(|| event.source.clone(), |s| s.label().to_owned()),
+                by: event
+                    .actor_name
+                    .clone()
+                    .unwrap_or_else(|| match event.actor_kind.as_str() {
+                        "recipient" => "The recipient".to_owned(),
+                        "system" => "The system".to_owned(),
+                        other => other.to_owned(),
+                    }),
+                consent: evidence_lines(&event.source, event.evidence.as_deref()),
+                evidence: event.evidence.clone().unwrap_or_default(),
+            },
+        )
         .collect();
     Ok(page)
 }

@@ -62,7 +62,10 @@ async fn offer(
                 .db(move |conn| opt_in_requests::find(conn, id))
                 .await?;
             match request {
-                Some((payload, asker)) => {
+                Some(opt_in_requests::FoundRequest {
+                    payload,
+                    asker_name: asker,
+                }) => {
                     let sender = &message.sender_name;
                     let asked = match asker {
                         _ if payload.asked_by == message.sender.user_id => {
