@@ -9,20 +9,67 @@
 //! item in turn — the same outcome per item (a repeat, also within the batch, is not new and
 //! gets no event and no email), and each item's `opt_out` event before its
 //! `confirmation_sent` event. It runs inside the caller's write transaction.
+//!
+//! The item, [`LinkOptOut`], is defined here: the group-commit writer imports it from this
+//! module, and this module needs nothing from the writer.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 
 use super::consent_events::{NewConsentEvent, NewEventRow};
-use super::messages::ConfirmationRow;
-use super::opt_out_writer::LinkOptOut;
+use super::messages::{ConfirmationRow, LinkedMessage};
 use super::opt_outs::NewOptOutRow;
 use super::schema::{consent_events, messages, opt_outs};
-use super::unsubscribes::{confirmation_sent, recipient_address, recipient_event};
-use super::{DbConnection, now};
-use crate::domain::{EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId};
+use super::unsubscribes::{
+    self, RequestOrigin, confirmation_sent, recipient_address, recipient_event,
+};
+use super::{DbConnection, now, write_transaction};
+use crate::domain::{EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId, Source};
 use crate::on_each_backend;
+
+/// One recipient's opt-out from a link, with what the evidence keeps about the request.
+#[derive(Debug, Clone)]
+pub struct LinkOptOut {
+    pub message: LinkedMessage,
+    pub level: Level,
+    pub source: Source,
+    pub reason: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// What the answer or page told the recipient (`domain::consent::Shown`, as JSON).
+    pub shown: Option<String>,
+    /// Queue the confirmation email (the preference center setting).
+    pub confirm: bool,
+}
+
+impl LinkOptOut {
+    /// Where the request came from, as the evidence keeps it.
+    pub fn origin(&self) -> RequestOrigin<'_> {
+        RequestOrigin {
+            ip_address: self.ip_address.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            shown: self.shown.as_deref(),
+        }
+    }
+
+    /// Records it on `conn` in a transaction of its own (or a savepoint inside the caller's).
+    /// Returns the new opt-out's id; `None` when it was active already.
+    pub fn record(&self, conn: &mut DbConnection) -> QueryResult<Option<OptOutId>> {
+        let origin = self.origin();
+        write_transaction(conn, |conn| {
+            unsubscribes::opt_out_from_link(
+                conn,
+                &self.message,
+                self.level,
+                self.source,
+                self.reason.as_deref(),
+                &origin,
+                self.confirm,
+            )
+        })
+    }
+}
 
 /// What makes an opt-out unique (the table's unique index): a second row with the same key
 /// is a repeat.

@@ -18,11 +18,11 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::messages::LinkedMessage;
 use super::opt_out_batch;
-use super::unsubscribes::{self, RequestOrigin};
+// The item type lives with the batch that records it; named here too for the writer's callers.
+pub use super::opt_out_batch::LinkOptOut;
 use super::{DatabaseUrl, DbConnection, write_transaction};
-use crate::domain::{Level, OptOutId, Source};
+use crate::domain::OptOutId;
 use diesel::QueryResult;
 
 /// Most opt-outs in one transaction: enough to share one fsync among a burst, small enough that
@@ -32,49 +32,6 @@ pub const MAX_BATCH: usize = 512;
 /// Requests waiting beyond this make the handlers wait (back-pressure) instead of queueing
 /// without bound.
 const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
-
-/// One recipient's opt-out from a link, with what the evidence keeps about the request.
-#[derive(Debug, Clone)]
-pub struct LinkOptOut {
-    pub message: LinkedMessage,
-    pub level: Level,
-    pub source: Source,
-    pub reason: Option<String>,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    /// What the answer or page told the recipient (`domain::consent::Shown`, as JSON).
-    pub shown: Option<String>,
-    /// Queue the confirmation email (the preference center setting).
-    pub confirm: bool,
-}
-
-impl LinkOptOut {
-    /// Where the request came from, as the evidence keeps it.
-    pub fn origin(&self) -> RequestOrigin<'_> {
-        RequestOrigin {
-            ip_address: self.ip_address.as_deref(),
-            user_agent: self.user_agent.as_deref(),
-            shown: self.shown.as_deref(),
-        }
-    }
-
-    /// Records it on `conn` in a transaction of its own (or a savepoint inside the caller's).
-    /// Returns the new opt-out's id; `None` when it was active already.
-    pub fn record(&self, conn: &mut DbConnection) -> QueryResult<Option<OptOutId>> {
-        let origin = self.origin();
-        write_transaction(conn, |conn| {
-            unsubscribes::opt_out_from_link(
-                conn,
-                &self.message,
-                self.level,
-                self.source,
-                self.reason.as_deref(),
-                &origin,
-                self.confirm,
-            )
-        })
-    }
-}
 
 struct Queued {
     opt_out: LinkOptOut,
@@ -150,9 +107,10 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Queued>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::messages::LinkedMessage;
     use crate::db::schema::{consent_events, messages, opt_outs};
     use crate::db::{build_pool, open_durable_sqlite, run_migrations};
-    use crate::domain::{EmailAddress, MessageId};
+    use crate::domain::{EmailAddress, Level, MessageId, Source};
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
 
