@@ -338,12 +338,10 @@ fn insert_messages(
          WHERE c.id >= {first_contact}
            AND NOT EXISTS (
                SELECT 1 FROM opt_outs o
-               WHERE o.email = c.email AND o.group_id = c.group_id
-                 AND ((o.level = 'group' AND o.scope_id = c.group_id)
-                   OR (o.level = 'client' AND o.scope_id = c.client_id)
-                   OR (o.level = 'user' AND o.scope_id = c.owner_user_id)))
+               WHERE o.email = c.email AND {})
          ORDER BY c.id
          LIMIT {}",
+        crate::db::cascade::blocks_sender_sql("c.group_id", "c.client_id", "c.owner_user_id"),
         spec.messages
     );
     write_transaction(conn, |conn| execute(conn, &statement, &[]))?;

@@ -5,6 +5,7 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use super::cascade::blocks_sender;
 use super::contacts::lower;
 use super::schema::{
     campaign_recipients, campaigns, clients, contacts, groups, messages, opt_outs, users,
@@ -310,11 +311,10 @@ pub fn count_suppressed_now(conn: &mut DbConnection, campaign: &Campaign) -> Que
     let sender = campaign.owner;
     let blocking = opt_outs::table
         .filter(opt_outs::email.eq(contacts::email))
-        .filter(opt_outs::group_id.eq(sender.group_id))
-        .filter(super::opt_outs::blocks_mail_from(
+        .filter(blocks_sender!(
             sender.group_id,
             sender.client_id,
-            sender.user_id,
+            sender.user_id
         ));
     campaign_recipients::table
         .inner_join(contacts::table)
@@ -371,13 +371,17 @@ pub fn queue_send(conn: &mut DbConnection, campaign: &Campaign) -> QueryResult<O
         }
         let mut suppressed = 0;
         for level in Level::ALL {
-            let scope_id = sender.scope_at(level).scope_id();
+            // The blocking opt-outs at this level: broadest first, so a recipient blocked at
+            // several is recorded with the broadest (the reason shown).
             let blocking = opt_outs::table
                 .inner_join(contacts::table.on(contacts::email.eq(opt_outs::email)))
                 .filter(contacts::id.eq(campaign_recipients::contact_id))
-                .filter(opt_outs::group_id.eq(sender.group_id))
-                .filter(opt_outs::level.eq(level))
-                .filter(opt_outs::scope_id.eq(scope_id));
+                .filter(blocks_sender!(
+                    sender.group_id,
+                    sender.client_id,
+                    sender.user_id
+                ))
+                .filter(opt_outs::level.eq(level));
             suppressed += diesel::update(
                 campaign_recipients::table
                     .filter(campaign_recipients::campaign_id.eq(id))

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use std::sync::Arc;
 
 use super::DbConnection;
+use super::cascade::blocks_sender;
 use super::messages::{self, EmailRow, LinkedEmail, LinkedMessage};
 use super::schema::{messages as emails, opt_outs};
 use super::sender_profile::{self, SenderProfile};
@@ -121,20 +122,11 @@ fn load_with(
         // One row per blocking opt-out (none: one row with a NULL level). The same test as
         // `opt_outs::blocks_mail_from`, against the email's own sender.
         .left_join(
-            opt_outs::table.on(opt_outs::email
-                .eq(emails::to_email)
-                .and(opt_outs::group_id.eq(emails::group_id))
-                .and(
-                    (opt_outs::level
-                        .eq(Level::Group)
-                        .and(opt_outs::scope_id.eq(emails::group_id)))
-                    .or(opt_outs::level
-                        .eq(Level::Client)
-                        .and(opt_outs::scope_id.nullable().eq(emails::client_id)))
-                    .or(opt_outs::level
-                        .eq(Level::User)
-                        .and(opt_outs::scope_id.nullable().eq(emails::sender_user_id))),
-                )),
+            opt_outs::table.on(opt_outs::email.eq(emails::to_email).and(blocks_sender!(
+                emails::group_id.nullable(),
+                emails::client_id,
+                emails::sender_user_id
+            ))),
         )
         .filter(emails::id.eq(id))
         .select((

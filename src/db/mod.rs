@@ -1,6 +1,7 @@
 //! Persistence: the pool, the connection enum, the schema, migrations, and one module per
 //! aggregate holding its queries. Functions here are blocking: call them from `web::block`.
 
+pub(crate) mod cascade;
 mod connection;
 mod migrations;
 mod pool;

@@ -6,12 +6,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use std::collections::HashMap;
 
+use super::cascade::{blocks_sender, blocks_sender_sql, broadest_rank_sql};
 use super::consent_events::{self, NewConsentEvent};
 use super::schema::{campaigns, contacts, opt_outs, users};
 use super::{DbConnection, now, write_transaction};
 use crate::domain::{
-    CampaignId, ClientId, ContactId, EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId,
-    Scope, Sender, Source, UserId,
+    CampaignId, ContactId, EmailAddress, EventKind, GroupId, Level, MessageId, OptOutId, Scope,
+    Sender, Source, UserId,
 };
 use crate::on_each_backend;
 
@@ -232,11 +233,10 @@ pub fn applying_to(
         .left_join(users::table.on(users::id.nullable().eq(opt_outs::actor_user_id)))
         .left_join(campaigns::table.on(campaigns::id.nullable().eq(opt_outs::campaign_id)))
         .filter(opt_outs::email.eq(email))
-        .filter(opt_outs::group_id.eq(sender.group_id))
-        .filter(blocks_mail_from(
+        .filter(blocks_sender!(
             sender.group_id,
             sender.client_id,
-            sender.user_id,
+            sender.user_id
         ))
         .select((
             opt_outs::all_columns,
@@ -255,25 +255,6 @@ pub fn applying_to(
     Ok(applying)
 }
 
-/// An opt-out at any of the three scopes a sender sits in: its group, its client, itself.
-/// (auto_type keeps it a concrete, cacheable query type.)
-#[diesel::dsl::auto_type(no_type_alias)]
-pub(super) fn blocks_mail_from(group: GroupId, client: ClientId, user: UserId) -> _ {
-    // Typed bindings: auto_type needs to know each value's type to name the expression's.
-    let group_level: Level = Level::Group;
-    let client_level: Level = Level::Client;
-    let user_level: Level = Level::User;
-    (opt_outs::level
-        .eq(group_level)
-        .and(opt_outs::scope_id.eq(group)))
-    .or(opt_outs::level
-        .eq(client_level)
-        .and(opt_outs::scope_id.eq(client)))
-    .or(opt_outs::level
-        .eq(user_level)
-        .and(opt_outs::scope_id.eq(user)))
-}
-
 /// The levels at which mail from `sender` to `email` is blocked now, broadest first: what
 /// [`applying_to`] says without the names, for the hot paths (recipient pages, the worker's
 /// last check before sending).
@@ -284,11 +265,10 @@ pub fn blocking_levels(
 ) -> QueryResult<Vec<Level>> {
     let mut levels = opt_outs::table
         .filter(opt_outs::email.eq(email))
-        .filter(opt_outs::group_id.eq(sender.group_id))
-        .filter(blocks_mail_from(
+        .filter(blocks_sender!(
             sender.group_id,
             sender.client_id,
-            sender.user_id,
+            sender.user_id
         ))
         .select(opt_outs::level)
         .load::<Level>(conn)?;
@@ -303,20 +283,6 @@ struct SuppressedRow {
     #[diesel(sql_type = BigInt)]
     level_rank: i64,
 }
-
-/// The broadest level at which mail from `sender` is blocked, 0 = group, 1 = client, 2 = user
-/// (the SQLite form of the join below).
-const BLOCKING_OPT_OUTS: &str = "
-    JOIN opt_outs o ON o.email = a.email
-    WHERE o.group_id = {group}
-      AND ((o.level = 'group' AND o.scope_id = {group})
-        OR (o.level = 'client' AND o.scope_id = {client})
-        OR (o.level = 'user' AND o.scope_id = {user}))
-    GROUP BY o.email";
-
-/// Cast: PostgreSQL would otherwise return a 4-byte integer.
-const LEVEL_RANK: &str = "CAST(MIN(CASE o.level WHEN 'group' THEN 0 WHEN 'client' THEN 1 ELSE 2 END) \
-     AS BIGINT) AS level_rank";
 
 /// For many addresses and one sender: the suppressed ones with their broadest level. One
 /// set-based query: the addresses travel as one parameter (a JSON array on SQLite, a text
@@ -337,19 +303,18 @@ pub fn suppressed_among(
     let mut addresses: Vec<&str> = emails.iter().map(EmailAddress::as_str).collect();
     addresses.sort_unstable();
     addresses.dedup();
-    let ids = |sql: &str, group: &str, client: &str, user: &str| {
-        sql.replace("{group}", group)
-            .replace("{client}", client)
-            .replace("{user}", user)
-    };
+    let rank = broadest_rank_sql();
     let rows: Vec<SuppressedRow> = match conn {
         DbConnection::Sqlite(c) => {
             let json = serde_json::to_string(&addresses)
                 .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
             let sql = format!(
-                "SELECT o.email AS email, {LEVEL_RANK}
-                 FROM (SELECT DISTINCT value AS email FROM json_each(?)) a {}",
-                ids(BLOCKING_OPT_OUTS, "?", "?", "?")
+                "SELECT o.email AS email, {rank} AS level_rank
+                 FROM (SELECT DISTINCT value AS email FROM json_each(?)) a
+                 JOIN opt_outs o ON o.email = a.email
+                 WHERE {}
+                 GROUP BY o.email",
+                blocks_sender_sql("?", "?", "?")
             );
             // The DISTINCT finds no repeats (they are gone already) but it is what makes SQLite
             // run the list as the outer loop: without it SQLite flattens the subquery, puts
@@ -373,12 +338,10 @@ pub fn suppressed_among(
             let sql = format!(
                 "SELECT a.email AS email, s.level_rank
                  FROM unnest($1::text[]) AS a(email)
-                 CROSS JOIN LATERAL (SELECT {LEVEL_RANK} FROM opt_outs o
-                     WHERE o.email = a.email AND o.group_id = $2
-                       AND ((o.level = 'group' AND o.scope_id = $2)
-                         OR (o.level = 'client' AND o.scope_id = $3)
-                         OR (o.level = 'user' AND o.scope_id = $4))) s
-                 WHERE s.level_rank IS NOT NULL"
+                 CROSS JOIN LATERAL (SELECT {rank} AS level_rank FROM opt_outs o
+                     WHERE o.email = a.email AND {}) s
+                 WHERE s.level_rank IS NOT NULL",
+                blocks_sender_sql("$2", "$3", "$4")
             );
             diesel::sql_query(sql)
                 .bind::<diesel::sql_types::Array<Text>, _>(addresses)
@@ -405,20 +368,11 @@ pub fn broadest_for_contacts(
     }
     let rows = contacts::table
         .inner_join(
-            opt_outs::table.on(opt_outs::email
-                .eq(contacts::email)
-                .and(opt_outs::group_id.eq(contacts::group_id))
-                .and(
-                    (opt_outs::level
-                        .eq(Level::Group)
-                        .and(opt_outs::scope_id.eq(contacts::group_id)))
-                    .or(opt_outs::level
-                        .eq(Level::Client)
-                        .and(opt_outs::scope_id.eq(contacts::client_id)))
-                    .or(opt_outs::level
-                        .eq(Level::User)
-                        .and(opt_outs::scope_id.eq(contacts::owner_user_id))),
-                )),
+            opt_outs::table.on(opt_outs::email.eq(contacts::email).and(blocks_sender!(
+                contacts::group_id.nullable(),
+                contacts::client_id.nullable(),
+                contacts::owner_user_id.nullable()
+            ))),
         )
         .filter(contacts::id.eq_any(contact_ids))
         .select((contacts::id, opt_outs::level))

@@ -5,8 +5,8 @@
 //! ```
 //!
 //! for a send by user U of client C in group G. When several apply, the broadest is the reason
-//! shown (group › client › user). The database queries implement the same rule in SQL; tests
-//! check them against this function.
+//! shown (group › client › user). The database queries implement the same rule in SQL, each
+//! built from `db::cascade`; `tests/app/suppression.rs` checks every one against this module.
 
 use super::{GroupId, Level, Scope, Sender};
 
