@@ -187,33 +187,29 @@ async fn render(
         .collect();
     page.events = history
         .iter()
-        .map(
-            |GroupEvent {
-                 event,
-                 group_name: group,
-             }| EventRow {
-                when: when(&event.created_at),
-                group: group.clone(),
-                what: EventKind::from_stored(&event.kind)
-                    .map_or_else(|| event.kind.clone(), |k| k.label().to_owned()),
-                level: event
-                    .scope
-                    .map(|s| s.level().label().to_owned())
-                    .unwrap_or_default(),
-                source: Source::from_stored(&event.source)
-                    .map_or_else(|| event.source.clone(), |s| s.label().to_owned()),
-                by: event
-                    .actor_name
-                    .clone()
-                    .unwrap_or_else(|| match event.actor_kind.as_str() {
-                        "recipient" => "The recipient".to_owned(),
-                        "system" => "The system".to_owned(),
-                        other => other.to_owned(),
-                    }),
-                consent: evidence_lines(&event.source, event.evidence.as_deref()),
-                evidence: event.evidence.clone().unwrap_or_default(),
-            },
-        )
+        .map(|GroupEvent { event, group_name }| (event, group_name))
+        .map(|(event, group)| EventRow {
+            when: when(&event.created_at),
+            group: group.clone(),
+            what: EventKind::from_stored(&event.kind)
+                .map_or_else(|| event.kind.clone(), |k| k.label().to_owned()),
+            level: event
+                .scope
+                .map(|s| s.level().label().to_owned())
+                .unwrap_or_default(),
+            source: Source::from_stored(&event.source)
+                .map_or_else(|| event.source.clone(), |s| s.label().to_owned()),
+            by: event
+                .actor_name
+                .clone()
+                .unwrap_or_else(|| match event.actor_kind.as_str() {
+                    "recipient" => "The recipient".to_owned(),
+                    "system" => "The system".to_owned(),
+                    other => other.to_owned(),
+                }),
+            consent: evidence_lines(&event.source, event.evidence.as_deref()),
+            evidence: event.evidence.clone().unwrap_or_default(),
+        })
         .collect();
     Ok(page)
 }
