@@ -8,11 +8,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::db::opt_out_writer::OptOutWriter;
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::passwords::PasswordChecker;
+use crate::service::opt_out_writer::OptOutWriter;
 use crate::web::errors::render_framework_error;
-use crate::web::{self as handlers, AppState, request_log, security_headers, session};
+use crate::web::middleware::{request_log, security_headers};
+use crate::web::{self as handlers, AppState, session};
 
 /// How the server runs; tests use one worker and a short shutdown.
 #[derive(Debug, Clone, Copy)]

@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::db::accounts;
 use crate::db::activity::{self, ActivityFilter, ActivityScope};
 use crate::domain::{EmailAddress, Person};
+use crate::service::{export, import};
 use crate::startup::prepare_database;
-use crate::{export, import};
 
 /// Rows written at a time (and, on SQLite, read per keyset query): large enough that each query
 /// costs little per row, small enough that memory stays flat.

@@ -16,13 +16,13 @@ use diesel::prelude::*;
 
 use super::consent_events::{NewConsentEvent, NewEventRow};
 use super::messages::ConfirmationRow;
-use super::opt_out_writer::LinkOptOut;
 use super::opt_outs::NewOptOutRow;
 use super::schema::{consent_events, messages, opt_outs};
 use super::unsubscribes::{confirmation_sent, recipient_address, recipient_event};
 use super::{DbConnection, now};
 use crate::domain::{EmailAddress, EventKind, MessageId, OptOutId};
 use crate::on_each_backend;
+use crate::service::opt_out_writer::LinkOptOut;
 
 /// What makes an opt-out unique (the table's unique index): a second row with the same key
 /// is a repeat.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::errors::AppError;
 use crate::config::Config;
-use crate::db::opt_out_writer::OptOutWriter;
-use crate::db::sender_profile_cache::SenderProfileCache;
 use crate::db::{DbConnection, DbPool};
 use crate::passwords::PasswordChecker;
+use crate::service::opt_out_writer::OptOutWriter;
+use crate::service::sender_profile_cache::SenderProfileCache;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -15,15 +15,15 @@ use super::body::read_fields;
 use super::link::{self, recipient_response};
 use super::page;
 use crate::db::link_context::{BlockingOptOut, LinkContext};
-use crate::db::opt_out_writer::LinkOptOut;
 use crate::db::unsubscribes::{self, RequestOrigin};
 use crate::domain::consent::Shown;
 use crate::domain::wording::{SenderNames, what_stops};
 use crate::domain::{Level, OptOutId, Source};
+use crate::service::opt_out_writer::LinkOptOut;
 use crate::tokens::{LiftAct, TokenError, UNDO_WINDOW};
-use crate::web::client_address;
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
+use crate::web::middleware::client_address;
 use crate::web::state::AppState;
 
 const MAX_REASON_CHARS: usize = 500;

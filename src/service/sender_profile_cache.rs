@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::sender_profile::SenderProfile;
+use crate::db::sender_profile::SenderProfile;
 use crate::domain::Sender;
 
 #[derive(Debug, Default)]

@@ -1,13 +1,13 @@
 //! A staff password check (sign-in, and the current password on a password change): the
 //! throttle's reservation, the hash on the password threads, the settlement. The database is
-//! used before and after the hash, never during it (see `crate::sign_in`).
+//! used before and after the hash, never during it (see `crate::service::sign_in`).
 
 use secrecy::SecretString;
 
-use super::errors::AppError;
-use super::state::AppState;
 use crate::db::now;
-use crate::sign_in::{self, Outcome, Reservation, ThrottlePolicy};
+use crate::service::sign_in::{self, Outcome, Reservation, ThrottlePolicy};
+use crate::web::errors::AppError;
+use crate::web::state::AppState;
 
 pub async fn check_password(
     state: &AppState,

@@ -6,14 +6,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::contacts::when;
-use super::errors::AppError;
-use super::keyset;
-use super::layout::{Area, Chrome};
-use super::session::SignedIn;
-use super::state::AppState;
 use crate::db::messages::{self, LogEntry, LogScope};
 use crate::domain::{EmailAddress, MessageId, Person, Role};
+use crate::web::errors::AppError;
+use crate::web::keyset;
+use crate::web::layout::{Area, Chrome};
+use crate::web::session::SignedIn;
+use crate::web::staff::contacts::when;
+use crate::web::state::AppState;
 
 const PAGE_SIZE: usize = 50;
 

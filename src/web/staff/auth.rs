@@ -7,18 +7,18 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::csrf::{
+use crate::db::{accounts, revoked_sessions};
+use crate::service::sign_in::Outcome;
+use crate::web::csrf::{
     NoFields, ProtectedForm, parse_form, read_form_body, submitted_token, tokens_match,
 };
-use super::errors::AppError;
-use super::layout::Chrome;
-use super::password_check::check_password;
-use super::session::{
+use crate::web::errors::AppError;
+use crate::web::layout::Chrome;
+use crate::web::session::{
     SessionClaims, cleared_session_cookie, latest_expiry, random_token, session_cookie,
 };
-use super::state::AppState;
-use crate::db::{accounts, revoked_sessions};
-use crate::sign_in::Outcome;
+use crate::web::staff::password_check::check_password;
+use crate::web::state::AppState;
 
 /// The sign-in form is not behind a session, so it gets its own CSRF token: a random value in a
 /// short-lived cookie that the form must echo (double submit). It stops another site from
@@ -93,7 +93,7 @@ async fn login_submit(
     }
     let form: LoginForm = parse_form(&body)?;
     let next = safe_next(form.next.as_deref()).to_owned();
-    let client_address = super::client_address::of(&req, &state.config);
+    let client_address = crate::web::middleware::client_address::of(&req, &state.config);
     let email_input = form.email.clone();
     let password = SecretString::from(form.password);
     let outcome = check_password(&state, email_input, password, client_address).await?;

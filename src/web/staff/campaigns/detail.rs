@@ -15,11 +15,11 @@ use crate::db::messages::{self, StatusCounts};
 use crate::db::opt_outs;
 use crate::domain::rights::{self, ContactsVisible};
 use crate::domain::{CampaignId, ContactId, EmailAddress, Level};
-use crate::web::contacts::{badge, when};
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
 use crate::web::search::search_term;
 use crate::web::session::SignedIn;
+use crate::web::staff::contacts::{badge, when};
 use crate::web::state::AppState;
 
 const RECIPIENTS_SHOWN: i64 = 200;

@@ -8,18 +8,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::contacts::when;
-use super::csrf::ProtectedForm;
-use super::errors::AppError;
-use super::evidence::{ConsentLines, evidence_lines};
-use super::layout::{Area, Chrome};
-use super::search::search_term;
-use super::session::SignedIn;
-use super::state::AppState;
 use crate::db::accounts::{self, StaffUser};
 use crate::db::{consent_events, opt_outs, support_lifts};
 use crate::domain::consent::{AskedBy, ConsentFields, WrittenConsent};
 use crate::domain::{EmailAddress, EventKind, GroupId, OptOutId, Source, rights};
+use crate::web::admin::evidence::{ConsentLines, evidence_lines};
+use crate::web::csrf::ProtectedForm;
+use crate::web::errors::AppError;
+use crate::web::layout::{Area, Chrome};
+use crate::web::search::search_term;
+use crate::web::session::SignedIn;
+use crate::web::staff::contacts::when;
+use crate::web::state::AppState;
 
 const HISTORY_LIMIT: i64 = 200;
 

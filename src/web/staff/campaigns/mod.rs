@@ -8,10 +8,10 @@ mod send;
 
 use actix_web::web;
 
-use super::errors::AppError;
-use super::state::AppState;
 use crate::db::campaigns::{self, Campaign};
 use crate::domain::{CampaignId, Person, rights};
+use crate::web::errors::AppError;
+use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list::list)

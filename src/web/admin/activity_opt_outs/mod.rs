@@ -1,34 +1,32 @@
 //! Admin › Activity › Opt outs: the opt-outs an admin may see (group admins their group;
 //! client admins the group-level rows and their client's; support any group they choose),
 //! filtered, newest first in keyset pages, with a bounded count; the same list as a streamed
-//! CSV; and the CSV import with its dry run.
+//! CSV ([`export`]); and the CSV import with its dry run ([`import`]).
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
+mod export;
+mod import;
+
+use actix_web::{get, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{NaiveDate, NaiveDateTime};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::contacts::when;
-use super::csrf::tokens_match;
-use super::errors::AppError;
-use super::evidence::{ConsentLines, evidence_lines};
-use super::keyset;
-use super::layout::{Area, Chrome};
-use super::search::search_term;
-use super::session::SignedIn;
-use super::state::AppState;
 use crate::db::accounts::{self, Client, Group};
 use crate::db::activity::{self, ActivityFilter, ActivityRow, ActivityScope};
 use crate::domain::{ClientId, EmailAddress, Level, OptOutId, Person, Role, Source, UserId};
-use crate::{export, import};
+use crate::web::admin::evidence::{ConsentLines, evidence_lines};
+use crate::web::errors::AppError;
+use crate::web::keyset;
+use crate::web::layout::{Area, Chrome};
+use crate::web::search::search_term;
+use crate::web::session::SignedIn;
+use crate::web::staff::contacts::when;
+use crate::web::state::AppState;
 
 const PAGE_SIZE: usize = 50;
 /// The count stops here: exact below, "more than" above, so it stays cheap on millions.
 const COUNT_CAP: i64 = 10_000;
-const EXPORT_CHUNK: i64 = 2_000;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
@@ -327,277 +325,6 @@ fn filter_query_string(query: &ListQuery, group: i64) -> String {
     out.finish()
 }
 
-/// `GET /admin/activity/opt-outs.csv`: the filtered list, streamed page by page so memory
-/// stays flat however many rows there are.
-#[get("/admin/activity/opt-outs.csv")]
-async fn export_csv(
-    signed_in: SignedIn,
-    query: web::Query<ListQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let (scope, _) = scope_for(&state, &signed_in.person(), query.group).await?;
-    let filter = filter_of(&query)?;
-    let lifted = query.lifted();
-    let state = state.into_inner();
-    struct Cursor {
-        after: Option<(NaiveDateTime, OptOutId)>,
-        first: bool,
-        done: bool,
-    }
-    let start = Cursor {
-        after: None,
-        first: true,
-        done: false,
-    };
-    let body = futures_util::stream::unfold(start, move |cursor| {
-        let state = state.clone();
-        let filter = filter.clone();
-        async move {
-            if cursor.done {
-                return None;
-            }
-            let after = cursor.after;
-            let rows = state
-                .db(move |conn| rows_page(conn, lifted, scope, &filter, after, EXPORT_CHUNK))
-                .await;
-            let rows = match rows {
-                Ok(rows) => rows,
-                Err(error) => {
-                    return Some((
-                        Err(actix_web::Error::from(error)),
-                        Cursor {
-                            done: true,
-                            ..cursor
-                        },
-                    ));
-                }
-            };
-            let write = if lifted {
-                export::lifted_csv_chunk
-            } else {
-                export::csv_chunk
-            };
-            let chunk = write(&rows, cursor.first)
-                .map(web::Bytes::from)
-                .map_err(|e| actix_web::Error::from(AppError::internal(e)));
-            let next = Cursor {
-                after: rows.last().map(|r| (r.created_at, r.id)),
-                first: false,
-                done: (rows.len() as i64) < EXPORT_CHUNK,
-            };
-            Some((chunk, next))
-        }
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"opt-outs.csv\"",
-        ))
-        .streaming(body))
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "activity/import.html")]
-pub struct ImportPage {
-    chrome: Chrome,
-    group_name: String,
-    error: Option<String>,
-    preview: Option<ImportPreview>,
-    added: Option<usize>,
-}
-
-pub struct ImportPreview {
-    pub file_name: String,
-    pub csv_text: String,
-    pub to_add: usize,
-    pub already_present: usize,
-    pub invalid: Vec<(usize, String)>,
-}
-
-fn import_scope(signed_in: &SignedIn) -> Result<crate::domain::GroupId, AppError> {
-    let person = signed_in.person();
-    match person.group_id {
-        Some(group) if person.role.is_admin() => Ok(group),
-        _ => Err(AppError::NotFound),
-    }
-}
-
-#[get("/admin/activity/opt-outs/import")]
-async fn import_form(signed_in: SignedIn) -> Result<ImportPage, AppError> {
-    import_scope(&signed_in)?;
-    Ok(import_page(&signed_in, None, None, None))
-}
-
-fn import_page(
-    signed_in: &SignedIn,
-    error: Option<String>,
-    preview: Option<ImportPreview>,
-    added: Option<usize>,
-) -> ImportPage {
-    ImportPage {
-        chrome: Chrome::signed_in(
-            &signed_in.account,
-            signed_in.csrf_token(),
-            Area::ActivityOptOuts,
-        ),
-        group_name: signed_in.account.group_name.clone().unwrap_or_default(),
-        error,
-        preview,
-        added,
-    }
-}
-
-/// `POST /admin/activity/opt-outs/import` (multipart): `mode=preview` with a file shows the
-/// dry run; `mode=commit` with the previewed text applies it.
-#[post("/admin/activity/opt-outs/import")]
-async fn import_submit(
-    signed_in: SignedIn,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let group = import_scope(&signed_in)?;
-    let fields = read_upload(&req, payload).await?;
-    let field = |name: &str| fields.iter().find(|f| f.name == name);
-    let text = |name: &str| {
-        field(name)
-            .map(|f| String::from_utf8_lossy(&f.data).into_owned())
-            .unwrap_or_default()
-    };
-    if !tokens_match(
-        field("csrf_token")
-            .map(|f| String::from_utf8_lossy(&f.data).into_owned())
-            .as_deref(),
-        signed_in.csrf_token(),
-    ) {
-        return Err(AppError::CsrfRejected);
-    }
-    let person = signed_in.person();
-    let (bytes, file_name) = match text("mode").as_str() {
-        "commit" => (text("csv_text").into_bytes(), text("file_name")),
-        _ => match field("file") {
-            Some(file) if !file.data.is_empty() => (
-                file.data.clone(),
-                file.file_name
-                    .clone()
-                    .unwrap_or_else(|| "upload.csv".into()),
-            ),
-            _ => {
-                return respond(
-                    &req,
-                    import_page(
-                        &signed_in,
-                        Some("Choose a CSV file to import.".into()),
-                        None,
-                        None,
-                    ),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                );
-            }
-        },
-    };
-    let committing = text("mode") == "commit";
-    let name = file_name.clone();
-    let data = bytes.clone();
-    let outcome = state
-        .db(move |conn| -> diesel::QueryResult<_> {
-            let plan = match import::plan(conn, &person, group, &data) {
-                Ok(plan) => plan,
-                Err(import::PlanError::File(message)) => return Ok(Err(message)),
-                Err(import::PlanError::Database(error)) => return Err(error),
-            };
-            let added = if committing {
-                Some(import::commit(conn, &person, group, &plan, &name, |_| {})?)
-            } else {
-                None
-            };
-            Ok(Ok((plan, added)))
-        })
-        .await?;
-    let (plan, added) = match outcome {
-        Ok(done) => done,
-        Err(message) => {
-            return respond(
-                &req,
-                import_page(&signed_in, Some(message), None, None),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
-    };
-    if let Some(added) = added {
-        tracing::info!(group = %group, added, "opt-outs imported");
-        return respond(
-            &req,
-            import_page(&signed_in, None, None, Some(added)),
-            StatusCode::OK,
-        );
-    }
-    let preview = ImportPreview {
-        file_name,
-        csv_text: String::from_utf8_lossy(&bytes).into_owned(),
-        to_add: plan.to_add.len(),
-        already_present: plan.already_present,
-        invalid: plan.invalid,
-    };
-    respond(
-        &req,
-        import_page(&signed_in, None, Some(preview), None),
-        StatusCode::OK,
-    )
-}
-
-fn respond(
-    req: &HttpRequest,
-    page: ImportPage,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let mut response = page.respond_to(req).map_into_boxed_body();
-    *response.status_mut() = status;
-    Ok(response)
-}
-
-struct UploadField {
-    name: String,
-    file_name: Option<String>,
-    data: Vec<u8>,
-}
-
-/// Reads the multipart form, refusing more than the import limit (413).
-async fn read_upload(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<Vec<UploadField>, AppError> {
-    let unreadable = || AppError::BadRequest("The upload could not be read. Try again.".into());
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
-    let mut fields = Vec::new();
-    let mut total = 0usize;
-    let limit = import::MAX_FILE_BYTES * 2 + 64 * 1024;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|_| unreadable())?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field
-            .content_disposition()
-            .and_then(|d| d.get_filename())
-            .map(str::to_owned);
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| unreadable())?;
-            total += chunk.len();
-            if total > limit {
-                return Err(AppError::PayloadTooLarge);
-            }
-            data.extend_from_slice(&chunk);
-        }
-        fields.push(UploadField {
-            name,
-            file_name,
-            data,
-        });
-    }
-    Ok(fields)
-}
-
 fn encode_cursor(row: &ActivityRow) -> String {
     keyset::encode(&row.created_at, row.id.0)
 }
@@ -607,8 +334,8 @@ fn decode_cursor(raw: &str) -> Result<(chrono::NaiveDateTime, OptOutId), AppErro
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(export_csv)
-        .service(import_form)
-        .service(import_submit)
+    cfg.service(export::export_csv)
+        .service(import::import_form)
+        .service(import::import_submit)
         .service(list);
 }

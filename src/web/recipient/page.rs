@@ -13,7 +13,7 @@ use crate::domain::wording::what_stops;
 use crate::tokens::{LISTED_LIFT_LIFETIME, LiftAct, SigningKeys};
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
-use crate::web::security_headers::style_nonce;
+use crate::web::middleware::security_headers::style_nonce;
 use crate::web::state::AppState;
 
 #[derive(Template)]

@@ -10,7 +10,7 @@ use crate::domain::MessageId;
 use crate::tokens::TokenError;
 use crate::web::errors::AppError;
 use crate::web::layout::Chrome;
-use crate::web::security_headers;
+use crate::web::middleware::security_headers;
 use crate::web::state::AppState;
 
 #[derive(Template)]

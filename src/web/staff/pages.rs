@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
-use super::session::SignedIn;
 use crate::domain::Role;
+use crate::web::session::SignedIn;
 
 /// Signed in: the person's main area. Otherwise: the sign-in page.
 #[get("/")]

@@ -13,10 +13,10 @@ pub use view::{badge, when};
 
 use actix_web::web;
 
-use super::errors::AppError;
-use super::state::AppState;
 use crate::db::contacts::{self, Contact};
 use crate::domain::{ContactId, Person, rights};
+use crate::web::errors::AppError;
+use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list::list)

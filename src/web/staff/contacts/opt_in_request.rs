@@ -9,9 +9,9 @@ use super::load_visible;
 use crate::db::opt_in_requests::{self, RequestOutcome};
 use crate::domain::EmailAddress;
 use crate::domain::rights::{self, Access};
-use crate::web::contacts::when;
 use crate::web::csrf::{NoFields, ProtectedForm};
 use crate::web::errors::AppError;
+use crate::web::staff::contacts::when;
 use crate::web::state::AppState;
 
 #[post("/contacts/{id}/opt-in-request")]

@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use crate::db::campaigns::{self, NewDraft};
 use crate::domain::{CampaignId, Role, rights};
-use crate::web::contacts::when;
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::SignedIn;
+use crate::web::staff::contacts::when;
 use crate::web::state::AppState;
 
 const PAGE_SIZE: i64 = 50;

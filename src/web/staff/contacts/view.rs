@@ -8,7 +8,7 @@ use crate::db::contacts::Contact;
 use crate::db::opt_outs::ExplainedOptOut;
 use crate::domain::wording::{self, SenderNames};
 use crate::domain::{ActorKind, EventKind, Level, Source};
-use crate::web::evidence::{ConsentLines, evidence_lines};
+use crate::web::admin::evidence::{ConsentLines, evidence_lines};
 
 /// "Opted out · Group": the badge beside a struck-through contact.
 pub fn badge(level: Level) -> String {

@@ -18,10 +18,10 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::messages::LinkedMessage;
-use super::opt_out_batch;
-use super::unsubscribes::{self, RequestOrigin};
-use super::{DatabaseUrl, DbConnection, write_transaction};
+use crate::db::messages::LinkedMessage;
+use crate::db::opt_out_batch;
+use crate::db::unsubscribes::{self, RequestOrigin};
+use crate::db::{DatabaseUrl, DbConnection, write_transaction};
 use crate::domain::{Level, OptOutId, Source};
 use diesel::QueryResult;
 
@@ -92,7 +92,7 @@ impl OptOutWriter {
     /// Opens the writer's own durable connection to the SQLite database at `url` and starts its
     /// thread.
     pub fn start(url: &DatabaseUrl) -> anyhow::Result<Self> {
-        let conn = super::open_durable_sqlite(url)?;
+        let conn = crate::db::open_durable_sqlite(url)?;
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("opt-out-writer".into())
@@ -223,7 +223,7 @@ mod tests {
         let pool = build_pool(&url, 2).unwrap();
         let mut conn = pool.get().unwrap();
         run_migrations(&mut conn).unwrap();
-        crate::demo::load(&mut conn).unwrap();
+        crate::seed::demo::load(&mut conn).unwrap();
         let batch_emails = [
             "first@example.test",
             "poisoned@example.test",

@@ -10,15 +10,15 @@ use askama_web::WebTemplate;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::csrf::ProtectedForm;
-use super::errors::AppError;
-use super::layout::{Area, Chrome};
-use super::password_check::check_password;
-use super::session::{SessionClaims, SignedIn, session_cookie};
-use super::state::AppState;
 use crate::db::accounts;
 use crate::passwords::{self, MIN_PASSWORD_CHARS};
-use crate::sign_in::Outcome;
+use crate::service::sign_in::Outcome;
+use crate::web::csrf::ProtectedForm;
+use crate::web::errors::AppError;
+use crate::web::layout::{Area, Chrome};
+use crate::web::session::{SessionClaims, SignedIn, session_cookie};
+use crate::web::staff::password_check::check_password;
+use crate::web::state::AppState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "account/password.html")]
@@ -93,7 +93,7 @@ async fn change(
     }
     let user_id = signed_in.user_id();
     let email = signed_in.account.user.email.clone();
-    let client_address = super::client_address::of(&req, &state.config);
+    let client_address = crate::web::middleware::client_address::of(&req, &state.config);
     let current = SecretString::from(form.current_password);
     let new = SecretString::from(form.new_password);
     // The current password is checked exactly like a sign-in, so failures here count towards

@@ -2,6 +2,8 @@
 //! overrides (group admins for any client of the group, client admins for their own), with a
 //! preview of what recipients will see.
 
+mod form;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use askama::Template;
@@ -9,18 +11,19 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::csrf::ProtectedForm;
-use super::errors::AppError;
-use super::layout::{Area, Chrome};
-use super::preference_center::{ChoiceView, choice_views};
-use super::session::SignedIn;
-use super::state::AppState;
 use crate::db::accounts::{self, Client};
 use crate::db::preference_settings;
 use crate::domain::preferences::{self, Overrides, PreferenceSettings};
 use crate::domain::rights::{self, Access};
 use crate::domain::wording::SenderNames;
 use crate::domain::{ClientId, GroupId, Level, Role};
+use crate::web::csrf::ProtectedForm;
+use crate::web::errors::AppError;
+use crate::web::layout::{Area, Chrome};
+use crate::web::recipient::{ChoiceView, choice_views};
+use crate::web::session::SignedIn;
+use crate::web::state::AppState;
+use form::SettingsForm;
 
 #[derive(Deserialize)]
 pub struct SettingsQuery {
@@ -285,64 +288,6 @@ fn page(
         display_name_hint,
         error,
         notice,
-    }
-}
-
-#[derive(Deserialize)]
-pub struct SettingsForm {
-    client: Option<i64>,
-    #[serde(default)]
-    override_group: Option<String>,
-    #[serde(default)]
-    level_user: Option<String>,
-    #[serde(default)]
-    level_client: Option<String>,
-    #[serde(default)]
-    level_group: Option<String>,
-    one_click_level: String,
-    #[serde(default)]
-    confirmation_email: Option<String>,
-    #[serde(default)]
-    ask_reason: Option<String>,
-    #[serde(default)]
-    display_name: String,
-    #[serde(default)]
-    accent_colour: String,
-    #[serde(default)]
-    custom_message: String,
-}
-
-impl SettingsForm {
-    /// The submitted values. A client's form may leave the one-click level empty: it then
-    /// inherits the group's.
-    fn overrides(&self, for_client: bool) -> Result<Overrides, AppError> {
-        let levels = [
-            (Level::User, &self.level_user),
-            (Level::Client, &self.level_client),
-            (Level::Group, &self.level_group),
-        ]
-        .into_iter()
-        .filter(|(_, ticked)| ticked.is_some())
-        .map(|(level, _)| level)
-        .collect();
-        let one_click = match self.one_click_level.as_str() {
-            "" if for_client => None,
-            level => Some(
-                level
-                    .parse()
-                    .map_err(|_| AppError::BadRequest("Choose the one-click level.".into()))?,
-            ),
-        };
-        let text = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
-        Ok(Overrides {
-            levels_offered: Some(levels),
-            one_click_level: one_click,
-            confirmation_email: Some(self.confirmation_email.is_some()),
-            ask_reason: Some(self.ask_reason.is_some()),
-            display_name: text(&self.display_name),
-            accent_colour: text(&self.accent_colour).map(|c| c.to_ascii_lowercase()),
-            custom_message: text(&self.custom_message),
-        })
     }
 }
 
