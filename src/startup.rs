@@ -8,9 +8,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::db::{self, DatabaseUrl, DbPool};
-use crate::passwords::PasswordChecker;
-use crate::service::opt_out_writer::OptOutWriter;
+use crate::db::{self, DbPool};
+use crate::service::Services;
 use crate::web::errors::render_framework_error;
 use crate::web::middleware::{request_log, security_headers};
 use crate::web::{self as handlers, AppState, session};
@@ -65,16 +64,10 @@ impl Application {
         options: ServerOptions,
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
-        let opt_out_writer = match &config.database {
-            DatabaseUrl::Sqlite { .. } => Some(OptOutWriter::start(&config.database)?),
-            DatabaseUrl::Postgres { .. } => None,
-        };
+        let services = Services::start(&config.database, pool)?;
         let state = web::Data::new(AppState {
-            pool,
             config: Arc::new(config),
-            opt_out_writer,
-            sender_profiles: Arc::default(),
-            passwords: PasswordChecker::start().context("cannot start the password threads")?,
+            services,
         });
         let https = state.config.served_over_https();
         let blocking_threads =

@@ -82,7 +82,7 @@ pub async fn load(
     state: &AppState,
     id: MessageId,
 ) -> Result<Result<LinkContext, HttpResponse>, AppError> {
-    let profiles = Arc::clone(&state.sender_profiles);
+    let profiles = Arc::clone(&state.services.sender_profiles);
     let found = state
         .db(move |conn| link_context::load(conn, id, &profiles))
         .await?;

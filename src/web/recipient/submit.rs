@@ -170,7 +170,7 @@ async fn record(
         shown: Some(Shown::to_evidence(vec![shown])),
         confirm: linked.settings.confirmation_email,
     };
-    if let Some(writer) = &state.opt_out_writer {
+    if let Some(writer) = &state.services.opt_out_writer {
         match writer.record(opt_out.clone()).await {
             Some(outcome) => return Ok(outcome?),
             None => tracing::error!("the opt-out writer has stopped; recording per request"),

@@ -10,14 +10,13 @@ use askama_web::WebTemplate;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::db::accounts;
-use crate::passwords::{self, MIN_PASSWORD_CHARS};
-use crate::service::sign_in::Outcome;
+use crate::passwords::MIN_PASSWORD_CHARS;
+use crate::service::password_change::{ChangePassword, change_password};
+use crate::service::{Actor, ServiceError};
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::{SessionClaims, SignedIn, session_cookie};
-use crate::web::staff::password_check::check_password;
 use crate::web::state::AppState;
 
 #[derive(Template, WebTemplate)]
@@ -59,21 +58,6 @@ fn page(signed_in: &SignedIn, error: Option<String>, notice: Option<&'static str
     }
 }
 
-/// What is wrong with the new password on its own, before the current one is checked: these
-/// mistakes cost no password check and count as no failed attempt.
-fn new_password_problem(form: &PasswordForm) -> Option<String> {
-    if form.new_password != form.new_password_again {
-        return Some("The two new passwords do not match. Type the same password twice.".into());
-    }
-    if let Err(weak) = passwords::check_strength(&SecretString::from(form.new_password.clone())) {
-        return Some(weak.to_string());
-    }
-    if form.new_password == form.current_password {
-        return Some("The new password must differ from the current one.".into());
-    }
-    None
-}
-
 #[post("/account/password")]
 async fn change(
     submitted: ProtectedForm<PasswordForm>,
@@ -88,43 +72,25 @@ async fn change(
         *response.status_mut() = status;
         response
     };
-    if let Some(problem) = new_password_problem(&form) {
-        return Ok(refuse(problem, StatusCode::UNPROCESSABLE_ENTITY));
-    }
-    let user_id = signed_in.user_id();
-    let email = signed_in.account.user.email.clone();
-    let client_address = crate::web::middleware::client_address::of(&req, &state.config);
-    let current = SecretString::from(form.current_password);
-    let new = SecretString::from(form.new_password);
-    // The current password is checked exactly like a sign-in, so failures here count towards
-    // the same throttle and a guessed-at account is slowed the same way.
-    let outcome = match check_password(&state, email, current, client_address).await? {
-        // The address is the signed-in person's own; anything else is refused.
-        Outcome::SignedIn(user) if user.id == user_id => {
-            let hash = state
-                .passwords
-                .hash(new)
-                .await
-                .map_err(|busy| AppError::Busy(busy.to_string()))??;
-            Ok(state
-                .db(move |conn| accounts::change_password(conn, user_id, &hash))
-                .await?)
-        }
-        Outcome::SignedIn(_) => Err(Outcome::Refused),
-        refused => Err(refused),
+    let change = ChangePassword {
+        email: signed_in.account.user.email.clone(),
+        current_password: SecretString::from(form.current_password),
+        new_password: SecretString::from(form.new_password),
+        new_password_again: SecretString::from(form.new_password_again),
+        client_address: crate::web::middleware::client_address::of(&req, &state.config),
     };
-    match outcome {
-        Ok(session_version) => {
-            let claims = SessionClaims::new(user_id, session_version)?;
+    let actor = Actor::signed_in(signed_in.person());
+    match change_password(&state.services, &actor, change).await {
+        Ok(changed) => {
+            let claims = SessionClaims::new(signed_in.user_id(), changed.session_version)?;
             let cookie = session_cookie(&state.config, &claims)
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("session max age is zero")))?;
-            tracing::info!(user = %user_id, "password changed; other sessions ended");
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/account/password?changed=1"))
                 .cookie(cookie)
                 .finish())
         }
-        Err(Outcome::Throttled { retry_after_secs }) => {
+        Err(ServiceError::Throttled { retry_after_secs }) => {
             let minutes = retry_after_secs.div_ceil(60);
             let mut response = refuse(
                 format!(
@@ -139,50 +105,14 @@ async fn change(
             );
             Ok(response)
         }
-        Err(_) => {
-            tracing::info!(user = %user_id, "password change refused: wrong current password");
-            Ok(refuse(
-                "The current password is not right. Nothing was changed.".into(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+        // A weak new password, or a wrong current one: the form again, saying which.
+        Err(ServiceError::Invalid(message) | ServiceError::Forbidden(message)) => {
+            Ok(refuse(message, StatusCode::UNPROCESSABLE_ENTITY))
         }
+        Err(other) => Err(other.into()),
     }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(show).service(change);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn form(current: &str, new: &str, again: &str) -> PasswordForm {
-        PasswordForm {
-            current_password: current.into(),
-            new_password: new.into(),
-            new_password_again: again.into(),
-        }
-    }
-
-    #[test]
-    fn the_new_password_is_checked_before_the_current_one() {
-        let long = "a long new password";
-        assert!(new_password_problem(&form("old password!", long, long)).is_none());
-        assert!(
-            new_password_problem(&form("x", long, "a long new passwort"))
-                .unwrap()
-                .contains("do not match")
-        );
-        assert!(
-            new_password_problem(&form("x", "short", "short"))
-                .unwrap()
-                .contains(&MIN_PASSWORD_CHARS.to_string())
-        );
-        assert!(
-            new_password_problem(&form(long, long, long))
-                .unwrap()
-                .contains("differ")
-        );
-    }
 }

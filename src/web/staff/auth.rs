@@ -8,7 +8,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::db::{accounts, revoked_sessions};
-use crate::service::sign_in::Outcome;
+use crate::service::ServiceError;
+use crate::service::sign_in::{Outcome, SignIn, sign_in};
 use crate::web::csrf::{
     NoFields, ProtectedForm, parse_form, read_form_body, submitted_token, tokens_match,
 };
@@ -17,7 +18,6 @@ use crate::web::layout::Chrome;
 use crate::web::session::{
     SessionClaims, cleared_session_cookie, latest_expiry, random_token, session_cookie,
 };
-use crate::web::staff::password_check::check_password;
 use crate::web::state::AppState;
 
 /// The sign-in form is not behind a session, so it gets its own CSRF token: a random value in a
@@ -94,9 +94,12 @@ async fn login_submit(
     let form: LoginForm = parse_form(&body)?;
     let next = safe_next(form.next.as_deref()).to_owned();
     let client_address = crate::web::middleware::client_address::of(&req, &state.config);
-    let email_input = form.email.clone();
-    let password = SecretString::from(form.password);
-    let outcome = check_password(&state, email_input, password, client_address).await?;
+    let attempt = SignIn {
+        email: form.email.clone(),
+        password: SecretString::from(form.password),
+        client_address,
+    };
+    let outcome = sign_in(&state.services, attempt).await;
 
     let retry_page = |error: String, status: StatusCode| -> Result<HttpResponse, AppError> {
         let csrf_token = random_token()?;
@@ -111,7 +114,7 @@ async fn login_submit(
         render_login(&page, status, Some(login_csrf_cookie(&state, csrf_token)))
     };
     match outcome {
-        Outcome::SignedIn(user) => {
+        Ok(Outcome::SignedIn(user)) => {
             let claims = SessionClaims::new(user.id, user.session_version)?;
             let cookie = session_cookie(&state.config, &claims)
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("session max age is zero")))?;
@@ -122,12 +125,12 @@ async fn login_submit(
                 .cookie(expired_login_csrf_cookie())
                 .finish())
         }
-        Outcome::Refused => retry_page(
+        Ok(Outcome::Refused) => retry_page(
             "That email address and password do not match an account. Check both and try again."
                 .into(),
             StatusCode::UNAUTHORIZED,
         ),
-        Outcome::Throttled { retry_after_secs } => {
+        Err(ServiceError::Throttled { retry_after_secs }) => {
             let minutes = retry_after_secs.div_ceil(60);
             let mut response = retry_page(
                 format!(
@@ -142,6 +145,7 @@ async fn login_submit(
             );
             Ok(response)
         }
+        Err(other) => Err(other.into()),
     }
 }
 

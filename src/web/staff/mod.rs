@@ -5,4 +5,3 @@ pub mod auth;
 pub mod campaigns;
 pub mod contacts;
 pub mod pages;
-pub mod password_check;

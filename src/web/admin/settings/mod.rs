@@ -333,7 +333,7 @@ async fn save(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
-    let profiles = Arc::clone(&state.sender_profiles);
+    let profiles = Arc::clone(&state.services.sender_profiles);
     state
         .db(move |conn| {
             if overriding {

@@ -1,11 +1,12 @@
-//! Checking a sign-in attempt, with throttling against password guessing.
+//! The throttle against password guessing, around each password check.
 //!
 //! A check is three steps, so that no database connection is held while a password is hashed:
 //! 1. [`reserve`], one write transaction: refuse when a limit is reached; otherwise count this
 //!    attempt as a failure *before* the password is checked, and read the stored hash. Check
 //!    and count are one atomic step (SQLite's write lock, PostgreSQL advisory locks per key),
 //!    so fifty concurrent guesses get exactly the limit's worth of password checks.
-//! 2. The caller verifies the password on the [`PasswordChecker`](crate::passwords::PasswordChecker).
+//! 2. The caller verifies the password on the [`PasswordChecker`](crate::passwords::PasswordChecker)
+//!    (see [`super::check_password`]).
 //! 3. [`settle`]: a right password takes back the failures counted up front.
 //!
 //! The limits (see [`ThrottlePolicy`]) are per (account, address) and per address, so a guesser
@@ -76,15 +77,12 @@ impl Ticket {
     }
 }
 
+/// What a finished check found.
 #[derive(Debug)]
 pub enum Outcome {
     SignedIn(Box<StaffUser>),
     /// Unknown address or wrong password: deliberately indistinguishable.
     Refused,
-    /// Too many recent failures; try again after this many seconds.
-    Throttled {
-        retry_after_secs: u64,
-    },
 }
 
 /// Step 1: refuse past a limit, or count the attempt as failed and hand out the stored hash.
