@@ -14,6 +14,7 @@ pub mod import;
 pub mod opt_out_writer;
 pub mod password_change;
 pub mod sender_profile_cache;
+pub mod settings;
 pub mod sign_in;
 
 pub use actor::Actor;

@@ -27,6 +27,18 @@ pub fn visible_contacts(person: &Person) -> ContactsVisible {
     }
 }
 
+/// Whether the person sees contacts (and campaigns) of senders other than themself, so lists
+/// name each row's owner.
+pub fn sees_other_senders(person: &Person) -> bool {
+    !matches!(visible_contacts(person), ContactsVisible::OwnedBy(_))
+}
+
+/// Campaigns belong to a group's senders; support staff, who belong to no group, look at
+/// contacts and opt-outs but not at campaigns.
+pub fn may_see_campaigns(person: &Person) -> bool {
+    person.role != Role::Support
+}
+
 /// Whether the person sees contacts owned by `owner`.
 pub fn can_see_contact_of(person: &Person, owner: &Sender) -> bool {
     match visible_contacts(person) {

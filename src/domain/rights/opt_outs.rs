@@ -43,18 +43,53 @@ pub struct OptOutPlace {
     pub client_id: Option<ClientId>,
 }
 
-/// Admin › Activity › Opt outs: group admins see everything in their group; client admins the
-/// group-level rows (read-only) and their client's client- and user-level rows; support any.
-pub fn may_see_opt_out(person: &Person, place: &OptOutPlace) -> bool {
-    match person.role {
-        Role::Support => true,
-        Role::GroupAdmin => person.group_id == Some(place.group_id),
-        Role::ClientAdmin => {
-            person.group_id == Some(place.group_id)
-                && (place.level == Level::Group || place.client_id == person.client_id)
+/// Whose opt-outs a person sees in Admin › Activity › Opt outs: the list form of
+/// [`may_see_opt_out`], which the pages query by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptOutsVisible {
+    /// A group admin: everything in their group.
+    InGroup(GroupId),
+    /// A client admin: the group-level rows of their group (read-only) and their client's
+    /// client- and user-level rows.
+    InClient { group: GroupId, client: ClientId },
+    /// Support: any group, one at a time.
+    AnyGroup,
+    /// Everyone else, and accounts whose membership is incomplete.
+    Nothing,
+}
+
+pub fn visible_opt_outs(person: &Person) -> OptOutsVisible {
+    match (person.role, person.group_id, person.client_id) {
+        (Role::GroupAdmin, Some(group), _) => OptOutsVisible::InGroup(group),
+        (Role::ClientAdmin, Some(group), Some(client)) => {
+            OptOutsVisible::InClient { group, client }
         }
-        Role::User => false,
+        (Role::Support, _, _) => OptOutsVisible::AnyGroup,
+        _ => OptOutsVisible::Nothing,
     }
+}
+
+/// Admin › Activity › Opt outs, row by row: group admins see everything in their group; client
+/// admins the group-level rows (read-only) and their client's client- and user-level rows;
+/// support any.
+pub fn may_see_opt_out(person: &Person, place: &OptOutPlace) -> bool {
+    match visible_opt_outs(person) {
+        OptOutsVisible::AnyGroup => true,
+        OptOutsVisible::InGroup(group) => place.group_id == group,
+        OptOutsVisible::InClient { group, client } => {
+            place.group_id == group
+                && (place.level == Level::Group || place.client_id == Some(client))
+        }
+        OptOutsVisible::Nothing => false,
+    }
+}
+
+/// The group whose opt-outs the person may import (and so is offered the import): an admin's
+/// own. Which rows of a file they may add is [`may_manage_opt_out`], row by row.
+pub fn opt_out_import_group(person: &Person) -> Option<GroupId> {
+    person
+        .group_id
+        .filter(|_| super::may_administer_group(person))
 }
 
 /// Whether the person may add or import opt-outs at this place (client admins see group-level

@@ -11,6 +11,30 @@ pub fn may_view_activity(person: &Person) -> bool {
     )
 }
 
+/// The admin pages of a group: the delivery log and the preference center settings.
+pub fn may_administer_group(person: &Person) -> bool {
+    person.role.is_admin()
+}
+
+/// Whose emails a person sees in Admin › Activity › Emails (the delivery log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailsVisible {
+    /// A group admin: the group's.
+    InGroup(GroupId),
+    /// A client admin: the client's.
+    InClient(ClientId),
+    /// Everyone else.
+    Nothing,
+}
+
+pub fn visible_emails(person: &Person) -> EmailsVisible {
+    match (person.role, person.group_id, person.client_id) {
+        (Role::GroupAdmin, Some(group), _) => EmailsVisible::InGroup(group),
+        (Role::ClientAdmin, _, Some(client)) => EmailsVisible::InClient(client),
+        _ => EmailsVisible::Nothing,
+    }
+}
+
 /// Preference center settings: group admins the group defaults, client admins their client's
 /// overrides (`client` None means the group defaults).
 pub fn may_edit_preference_settings(
@@ -24,6 +48,20 @@ pub fn may_edit_preference_settings(
             person.group_id == Some(group) && person.client_id == Some(client)
         }
         _ => false,
+    }
+}
+
+/// The group whose preference center settings the person works on: an admin's own.
+pub fn preference_settings_group(person: &Person) -> Option<GroupId> {
+    person.group_id.filter(|_| may_administer_group(person))
+}
+
+/// The client whose settings row the person's form is about (`None`: the group defaults). A
+/// client admin always works on their own client; a group admin on the one they chose.
+pub fn preference_settings_client(person: &Person, chosen: Option<ClientId>) -> Option<ClientId> {
+    match person.role {
+        Role::ClientAdmin => person.client_id,
+        Role::GroupAdmin | Role::User | Role::Support => chosen,
     }
 }
 

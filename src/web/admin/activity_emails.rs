@@ -7,7 +7,8 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::db::messages::{self, LogEntry, LogScope};
-use crate::domain::{EmailAddress, MessageId, Person, Role};
+use crate::domain::rights::{self, EmailsVisible};
+use crate::domain::{EmailAddress, MessageId, Person};
 use crate::web::errors::AppError;
 use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
@@ -43,10 +44,10 @@ pub struct EmailsPage {
 }
 
 fn scope_of(person: &Person) -> Result<LogScope, AppError> {
-    match (person.role, person.group_id, person.client_id) {
-        (Role::GroupAdmin, Some(group), _) => Ok(LogScope::Group(group)),
-        (Role::ClientAdmin, _, Some(client)) => Ok(LogScope::Client(client)),
-        _ => Err(AppError::NotFound),
+    match rights::visible_emails(person) {
+        EmailsVisible::InGroup(group) => Ok(LogScope::Group(group)),
+        EmailsVisible::InClient(client) => Ok(LogScope::Client(client)),
+        EmailsVisible::Nothing => Err(AppError::NotFound),
     }
 }
 

@@ -3,14 +3,15 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
-use crate::domain::Role;
+use crate::domain::rights;
 use crate::web::session::SignedIn;
 
 /// Signed in: the person's main area. Otherwise: the sign-in page.
 #[get("/")]
 async fn home(signed_in: Option<SignedIn>) -> HttpResponse {
-    let target = match signed_in.map(|s| s.account.user.role) {
-        Some(Role::Support) => "/support",
+    let target = match signed_in.map(|s| s.person()) {
+        // Support's work is lifting opt-outs on written consent.
+        Some(person) if rights::may_lift_on_written_consent(&person) => "/support",
         Some(_) => "/contacts",
         None => "/login",
     };

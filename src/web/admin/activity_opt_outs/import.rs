@@ -6,6 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use futures_util::StreamExt;
 
+use crate::domain::rights;
 use crate::service::import;
 use crate::web::csrf::tokens_match;
 use crate::web::errors::AppError;
@@ -33,10 +34,7 @@ pub struct ImportPreview {
 
 fn import_scope(signed_in: &SignedIn) -> Result<crate::domain::GroupId, AppError> {
     let person = signed_in.person();
-    match person.group_id {
-        Some(group) if person.role.is_admin() => Ok(group),
-        _ => Err(AppError::NotFound),
-    }
+    rights::opt_out_import_group(&person).ok_or(AppError::NotFound)
 }
 
 #[get("/admin/activity/opt-outs/import")]

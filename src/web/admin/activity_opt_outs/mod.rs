@@ -14,7 +14,8 @@ use serde::Deserialize;
 
 use crate::db::accounts::{self, Client, Group};
 use crate::db::activity::{self, ActivityFilter, ActivityRow, ActivityScope};
-use crate::domain::{ClientId, EmailAddress, Level, OptOutId, Person, Role, Source, UserId};
+use crate::domain::rights::{self, OptOutsVisible};
+use crate::domain::{ClientId, EmailAddress, Level, OptOutId, Person, Source, UserId};
 use crate::web::admin::evidence::{ConsentLines, evidence_lines};
 use crate::web::errors::AppError;
 use crate::web::keyset;
@@ -116,12 +117,12 @@ async fn scope_for(
     person: &Person,
     group: Option<i64>,
 ) -> Result<(ActivityScope, Vec<Group>), AppError> {
-    match (person.role, person.group_id, person.client_id) {
-        (Role::GroupAdmin, Some(group), _) => Ok((ActivityScope::Group(group), Vec::new())),
-        (Role::ClientAdmin, Some(group), Some(client)) => {
+    match rights::visible_opt_outs(person) {
+        OptOutsVisible::InGroup(group) => Ok((ActivityScope::Group(group), Vec::new())),
+        OptOutsVisible::InClient { group, client } => {
             Ok((ActivityScope::Client { group, client }, Vec::new()))
         }
-        (Role::Support, _, _) => {
+        OptOutsVisible::AnyGroup => {
             let groups = state.db(accounts::list_groups).await?;
             let chosen = match group {
                 Some(id) => {
@@ -135,7 +136,7 @@ async fn scope_for(
             };
             Ok((ActivityScope::Group(chosen), groups))
         }
-        _ => Err(AppError::NotFound),
+        OptOutsVisible::Nothing => Err(AppError::NotFound),
     }
 }
 
@@ -210,7 +211,10 @@ async fn list(
     let next_cursor = keyset::last_before_next_page(&mut page, PAGE_SIZE).map(encode_cursor);
     let visible_clients: Vec<&Client> = clients
         .iter()
-        .filter(|c| person.role != Role::ClientAdmin || Some(c.id) == person.client_id)
+        .filter(|c| match scope {
+            ActivityScope::Client { client, .. } => c.id == client,
+            ActivityScope::Group(_) => true,
+        })
         .collect();
     Ok(OptOutsPage {
         chrome: Chrome::signed_in(
@@ -258,7 +262,7 @@ async fn list(
         next_cursor,
         is_later_page,
         filter_query: filter_query_string(&query, group.0),
-        can_import: person.role.is_admin(),
+        can_import: rights::opt_out_import_group(&person).is_some(),
         query,
     })
 }

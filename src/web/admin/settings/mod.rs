@@ -9,14 +9,15 @@ use actix_web::{HttpRequest, HttpResponse, Responder, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
-use std::sync::Arc;
 
 use crate::db::accounts::{self, Client};
 use crate::db::preference_settings;
-use crate::domain::preferences::{self, Overrides, PreferenceSettings};
-use crate::domain::rights::{self, Access};
+use crate::domain::preferences::{Overrides, PreferenceSettings};
+use crate::domain::rights;
 use crate::domain::wording::SenderNames;
-use crate::domain::{ClientId, GroupId, Level, Role};
+use crate::domain::{ClientId, GroupId, Level};
+use crate::service::settings::{SavePreferenceSettings, save_preference_settings};
+use crate::service::{Actor, ServiceError};
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
@@ -80,14 +81,10 @@ async fn target(
     client: Option<i64>,
 ) -> Result<Target, AppError> {
     let person = signed_in.person();
-    let Some(group) = person.group_id.filter(|_| person.role.is_admin()) else {
+    let Some(group) = rights::preference_settings_group(&person) else {
         return Err(AppError::NotFound);
     };
-    // A client admin always works on their own client.
-    let client = match (person.role, client) {
-        (Role::ClientAdmin, _) => person.client_id.map(|c| c.0),
-        (_, chosen) => chosen,
-    };
+    let client = rights::preference_settings_client(&person, client.map(ClientId));
     let clients = state
         .db(move |conn| accounts::list_clients(conn, group))
         .await?;
@@ -95,7 +92,7 @@ async fn target(
         Some(id) => Some(
             clients
                 .iter()
-                .find(|c| c.id == ClientId(id))
+                .find(|c| c.id == id)
                 .cloned()
                 .ok_or(AppError::NotFound)?,
         ),
@@ -275,7 +272,11 @@ fn page(
                 current: target.client.as_ref().is_some_and(|t| t.id == c.id),
             })
             .collect(),
-        can_edit_group: signed_in.account.user.role == Role::GroupAdmin,
+        can_edit_group: rights::may_edit_preference_settings(
+            &signed_in.person(),
+            target.group,
+            None,
+        ),
         overriding,
         preview_choices: choice_views(&values.levels_offered, None, &names),
         preview_sender: signed_in.account.user.display_name.clone(),
@@ -299,55 +300,23 @@ async fn save(
 ) -> Result<HttpResponse, AppError> {
     let ProtectedForm { signed_in, form } = submitted;
     let target = target(&state, &signed_in, form.client).await?;
-    let (group, client, by) = (
-        target.group,
-        target.client.as_ref().map(|c| c.id),
-        signed_in.user_id(),
-    );
+    let (group, client) = (target.group, target.client.as_ref().map(|c| c.id));
     let overriding = client.is_none() || form.override_group.is_some();
     let values = form.overrides(client.is_some())?;
-    // Refused whether or not the client overrides now: nobody's form offers it.
-    if let Some(level) = values.one_click_level {
-        match rights::may_set_one_click_level(&signed_in.person(), client, level) {
-            Access::Allowed => {}
-            Access::Forbidden(reason) => return Err(AppError::Forbidden(reason.to_owned())),
-            Access::NotFound => return Err(AppError::NotFound),
+    let save = SavePreferenceSettings {
+        group,
+        client,
+        overriding,
+        values: values.clone(),
+    };
+    let actor = Actor::signed_in(signed_in.person());
+    match save_preference_settings(&state.services, &actor, save).await {
+        Ok(()) => {}
+        Err(ServiceError::Invalid(invalid)) => {
+            return invalid_form(&state, &signed_in, &target, values, invalid, &req).await;
         }
+        Err(other) => return Err(other.into()),
     }
-    if overriding && let Err(invalid) = preferences::validate(&values) {
-        let group_defaults = state
-            .db(move |conn| preference_settings::overrides(conn, group, None))
-            .await?
-            .map(|layer| PreferenceSettings::default().with(&layer))
-            .unwrap_or_default();
-        let shown = FormState {
-            values: PreferenceSettings::default().with(&values),
-            overriding: true,
-            group_one_click: client.map(|_| group_defaults.one_click_level),
-            own_one_click: values.one_click_level,
-            group_display_name: group_defaults.display_name.clone(),
-        };
-        let mut response = page(&signed_in, &target, shown, Some(invalid.to_string()), None)
-            .respond_to(&req)
-            .map_into_boxed_body();
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
-    }
-    let profiles = Arc::clone(&state.services.sender_profiles);
-    state
-        .db(move |conn| {
-            if overriding {
-                preference_settings::save(conn, group, client, &values, by)?;
-            } else {
-                preference_settings::remove(conn, group, client)?;
-            }
-            // Recipients' pages served by this process show the change from the next request
-            // on. Here, not after the await: the change stands even if this request is dropped.
-            profiles.forget_all();
-            Ok::<_, diesel::result::Error>(())
-        })
-        .await?;
-    tracing::info!(group = %group, client = ?client, overriding, "preference center settings saved");
     let location = match client {
         Some(client) => format!("/admin/settings/preference-center?client={client}&saved=1"),
         None => "/admin/settings/preference-center?saved=1".to_owned(),
@@ -355,6 +324,35 @@ async fn save(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish())
+}
+
+/// The form again with what was submitted and why it cannot be saved (422).
+async fn invalid_form(
+    state: &AppState,
+    signed_in: &SignedIn,
+    target: &Target,
+    values: Overrides,
+    invalid: String,
+    req: &HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (group, client) = (target.group, target.client.as_ref().map(|c| c.id));
+    let group_defaults = state
+        .db(move |conn| preference_settings::overrides(conn, group, None))
+        .await?
+        .map(|layer| PreferenceSettings::default().with(&layer))
+        .unwrap_or_default();
+    let shown = FormState {
+        values: PreferenceSettings::default().with(&values),
+        overriding: true,
+        group_one_click: client.map(|_| group_defaults.one_click_level),
+        own_one_click: values.one_click_level,
+        group_display_name: group_defaults.display_name.clone(),
+    };
+    let mut response = page(signed_in, target, shown, Some(invalid), None)
+        .respond_to(req)
+        .map_into_boxed_body();
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::db::campaigns::{self, NewDraft};
-use crate::domain::{CampaignId, Role, rights};
+use crate::domain::{CampaignId, rights};
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::keyset;
@@ -51,7 +51,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<CampaignsPage, AppError> {
     let person = signed_in.person();
-    if person.role == Role::Support {
+    if !rights::may_see_campaigns(&person) {
         return Err(AppError::NotFound);
     }
     let visible = rights::visible_contacts(&person);
@@ -79,7 +79,7 @@ pub async fn list(
             .collect(),
         next_before,
         can_create: person.as_sender().is_some(),
-        show_owner: person.role != Role::User,
+        show_owner: rights::sees_other_senders(&person),
         default_from_name: signed_in.account.user.display_name.clone(),
     })
 }

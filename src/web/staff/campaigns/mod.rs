@@ -32,9 +32,7 @@ async fn load_visible(state: &AppState, person: &Person, id: i64) -> Result<Camp
         .db(move |conn| campaigns::find(conn, CampaignId(id)))
         .await?
         .ok_or(AppError::NotFound)?;
-    if person.role == crate::domain::Role::Support
-        || !rights::can_see_contact_of(person, &campaign.owner)
-    {
+    if !rights::may_see_campaigns(person) || !rights::can_see_contact_of(person, &campaign.owner) {
         return Err(AppError::NotFound);
     }
     Ok(campaign)

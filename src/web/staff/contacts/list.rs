@@ -11,7 +11,8 @@ use super::view::{self, LevelChoice, OptInOffer};
 use crate::db::contacts::{self, Contact, ContactCursor};
 use crate::db::opt_outs;
 use crate::domain::rights::Access;
-use crate::domain::{ContactId, EmailAddress, Level, Person, Role, rights};
+use crate::domain::rights::ContactsVisible;
+use crate::domain::{ContactId, EmailAddress, Level, Person, rights};
 use crate::web::errors::AppError;
 use crate::web::keyset;
 use crate::web::layout::{Area, Chrome};
@@ -118,10 +119,10 @@ pub async fn render(
         search,
         next_cursor,
         is_later_page,
-        show_owner: person.role != Role::User,
+        show_owner: rights::sees_other_senders(&person),
         can_add: rights::may_add_contacts(&person),
         add_form,
-        read_only: person.role == Role::Support,
+        read_only: rights::visible_contacts(&person) == ContactsVisible::Everywhere,
     })
 }
 
