@@ -9,6 +9,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
 
+use super::{Actor, ServiceError, Services};
 use crate::db::accounts::{self, Client, StaffUser};
 use crate::db::consent_events::NewConsentEvent;
 use crate::db::{DbConnection, opt_outs, write_transaction};
@@ -18,6 +19,74 @@ use crate::domain::{ActorKind, EmailAddress, EventKind, GroupId, Level, Person, 
 /// Files above this are refused before parsing.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
 const BATCH: usize = 500;
+
+/// An import as asked for: the file, and whether to add its opt-outs or only plan them (the
+/// dry run).
+pub struct ImportOptOuts {
+    pub csv: Vec<u8>,
+    /// Kept in the evidence of every opt-out added.
+    pub file_name: String,
+    pub commit: bool,
+}
+
+/// What the import found in the file and, when committed, how many opt-outs it added.
+#[derive(Debug)]
+pub struct ImportReport {
+    pub to_add: usize,
+    pub already_present: usize,
+    /// (line number in the file, reason), in file order.
+    pub invalid: Vec<(usize, String)>,
+    pub added: Option<usize>,
+}
+
+/// Imports into the actor's group: only an admin of a group imports (anyone else:
+/// [`ServiceError::NotFound`]), and each row only where they may manage opt-outs. A file that
+/// cannot be read as CSV is [`ServiceError::Invalid`].
+pub async fn import_opt_outs(
+    services: &Services,
+    actor: &Actor,
+    import: ImportOptOuts,
+) -> Result<ImportReport, ServiceError> {
+    let actor = *actor;
+    services
+        .db(move |conn| import_opt_outs_on(conn, &actor, &import, |_, _| {}))
+        .await
+}
+
+/// [`import_opt_outs`] on a connection the caller holds, telling `progress` (rows done, of
+/// how many) as the commit goes: for the command line's progress bar.
+pub fn import_opt_outs_on(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    import: &ImportOptOuts,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<ImportReport, ServiceError> {
+    let person = actor.person().ok_or(ServiceError::NotFound)?;
+    let group = rights::opt_out_import_group(person).ok_or(ServiceError::NotFound)?;
+    let plan = plan(conn, person, group, &import.csv).map_err(|error| match error {
+        PlanError::File(message) => ServiceError::Invalid(message),
+        PlanError::Database(error) => error.into(),
+    })?;
+    let added = if import.commit {
+        let of = plan.to_add.len();
+        Some(commit(
+            conn,
+            person,
+            group,
+            &plan,
+            &import.file_name,
+            |done| progress(done, of),
+        )?)
+    } else {
+        None
+    };
+    Ok(ImportReport {
+        to_add: plan.to_add.len(),
+        already_present: plan.already_present,
+        invalid: plan.invalid,
+        added,
+    })
+}
 
 /// A row ready to import.
 #[derive(Debug, Clone)]

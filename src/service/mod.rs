@@ -11,6 +11,7 @@ mod error;
 
 pub mod export;
 pub mod import;
+pub mod manual_opt_out;
 pub mod opt_out_writer;
 pub mod password_change;
 pub mod sender_profile_cache;

@@ -7,7 +7,8 @@ use askama_web::WebTemplate;
 use futures_util::StreamExt;
 
 use crate::domain::rights;
-use crate::service::import;
+use crate::service::import::{self, ImportOptOuts, import_opt_outs};
+use crate::service::{Actor, ServiceError};
 use crate::web::csrf::tokens_match;
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
@@ -33,8 +34,7 @@ pub struct ImportPreview {
 }
 
 fn import_scope(signed_in: &SignedIn) -> Result<crate::domain::GroupId, AppError> {
-    let person = signed_in.person();
-    rights::opt_out_import_group(&person).ok_or(AppError::NotFound)
+    rights::opt_out_import_group(&signed_in.person()).ok_or(AppError::NotFound)
 }
 
 #[get("/admin/activity/opt-outs/import")]
@@ -87,7 +87,6 @@ pub(super) async fn import_submit(
     ) {
         return Err(AppError::CsrfRejected);
     }
-    let person = signed_in.person();
     let (bytes, file_name) = match text("mode").as_str() {
         "commit" => (text("csv_text").into_bytes(), text("file_name")),
         _ => match field("file") {
@@ -111,35 +110,24 @@ pub(super) async fn import_submit(
             }
         },
     };
-    let committing = text("mode") == "commit";
-    let name = file_name.clone();
-    let data = bytes.clone();
-    let outcome = state
-        .db(move |conn| -> diesel::QueryResult<_> {
-            let plan = match import::plan(conn, &person, group, &data) {
-                Ok(plan) => plan,
-                Err(import::PlanError::File(message)) => return Ok(Err(message)),
-                Err(import::PlanError::Database(error)) => return Err(error),
-            };
-            let added = if committing {
-                Some(import::commit(conn, &person, group, &plan, &name, |_| {})?)
-            } else {
-                None
-            };
-            Ok(Ok((plan, added)))
-        })
-        .await?;
-    let (plan, added) = match outcome {
-        Ok(done) => done,
-        Err(message) => {
+    let asked = ImportOptOuts {
+        csv: bytes.clone(),
+        file_name: file_name.clone(),
+        commit: text("mode") == "commit",
+    };
+    let actor = Actor::signed_in(signed_in.person());
+    let report = match import_opt_outs(&state.services, &actor, asked).await {
+        Ok(report) => report,
+        Err(ServiceError::Invalid(message)) => {
             return respond(
                 &req,
                 import_page(&signed_in, Some(message), None, None),
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
+        Err(other) => return Err(other.into()),
     };
-    if let Some(added) = added {
+    if let Some(added) = report.added {
         tracing::info!(group = %group, added, "opt-outs imported");
         return respond(
             &req,
@@ -150,9 +138,9 @@ pub(super) async fn import_submit(
     let preview = ImportPreview {
         file_name,
         csv_text: String::from_utf8_lossy(&bytes).into_owned(),
-        to_add: plan.to_add.len(),
-        already_present: plan.already_present,
-        invalid: plan.invalid,
+        to_add: report.to_add,
+        already_present: report.already_present,
+        invalid: report.invalid,
     };
     respond(
         &req,

@@ -10,17 +10,15 @@ use serde::Deserialize;
 
 use super::load_visible;
 use super::view::{self, LevelChoice};
-use crate::db::consent_events::NewConsentEvent;
-use crate::db::opt_outs;
 use crate::domain::rights::{self, Access};
-use crate::domain::{ActorKind, EmailAddress, EventKind, Level, Source};
+use crate::domain::{ContactId, EmailAddress, Level};
+use crate::service::Actor;
+use crate::service::manual_opt_out::{ManualOptOut, opt_out_by_hand, visible_contact};
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
 use crate::web::session::SignedIn;
 use crate::web::state::AppState;
-
-const MAX_NOTE_CHARS: usize = 500;
 
 #[derive(Deserialize)]
 pub struct ConfirmQuery {
@@ -85,51 +83,23 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let ProtectedForm { signed_in, form } = submitted;
-    let person = signed_in.person();
-    let contact = load_visible(&state, &person, path.into_inner()).await?;
-    let level: Level = form
-        .level
-        .parse()
-        .map_err(|_| AppError::BadRequest("Choose the level to opt this contact out at.".into()))?;
-    match rights::may_opt_out(&person, &contact.owner, level) {
-        Access::Allowed => {}
-        refused => return Err(forbidden(refused)),
-    }
-    let note = form.note.trim().to_owned();
-    if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "The note can be at most {MAX_NOTE_CHARS} characters long."
-        )));
-    }
-    let email = EmailAddress::parse(&contact.email).map_err(AppError::internal)?;
-    let scope = contact.owner.scope_at(level);
-    let group_id = contact.owner.group_id;
-    let actor = person.id;
-    let recorded = state
-        .db(move |conn| {
-            opt_outs::record(
-                conn,
-                &NewConsentEvent {
-                    group_id,
-                    email: &email,
-                    kind: EventKind::OptOut,
-                    scope: Some(scope),
-                    source: Source::Manual,
-                    actor_kind: ActorKind::User,
-                    actor_user_id: Some(actor),
-                    campaign_id: None,
-                    message_id: None,
-                    reason: (!note.is_empty()).then_some(note.as_str()),
-                    ip_address: None,
-                    user_agent: None,
-                    evidence: None,
-                },
-            )
-        })
-        .await?;
-    tracing::info!(contact = %contact.id, level = %level, recorded, "manual opt-out");
-    let mut location = format!("/contacts/{}?opted_out={level}", contact.id);
-    if !recorded {
+    let actor = Actor::signed_in(signed_in.person());
+    let contact = ContactId(path.into_inner());
+    let Ok(level) = form.level.parse::<Level>() else {
+        // An unseen contact stays "not found" whatever the form says.
+        visible_contact(&state.services, &actor, contact).await?;
+        return Err(AppError::BadRequest(
+            "Choose the level to opt this contact out at.".into(),
+        ));
+    };
+    let asked = ManualOptOut {
+        contact,
+        level,
+        note: form.note,
+    };
+    let done = opt_out_by_hand(&state.services, &actor, asked).await?;
+    let mut location = format!("/contacts/{}?opted_out={level}", done.contact.id);
+    if !done.recorded {
         location.push_str("&already=1");
     }
     Ok(HttpResponse::SeeOther()
