@@ -1,8 +1,9 @@
 //! Opting a contact out by hand, at a level the actor's rights allow, with an optional note.
 
+use super::contacts::visible_contact;
 use super::{Actor, ServiceError, Services};
 use crate::db::consent_events::NewConsentEvent;
-use crate::db::contacts::{self, Contact};
+use crate::db::contacts::Contact;
 use crate::db::opt_outs;
 use crate::domain::rights;
 use crate::domain::{ContactId, EmailAddress, EventKind, Level, Source};
@@ -69,22 +70,4 @@ pub async fn opt_out_by_hand(
         .await?;
     tracing::info!(contact = %contact.id, level = %level, recorded, "manual opt-out");
     Ok(ManualOptOutDone { contact, recorded })
-}
-
-/// The contact, when it exists and the actor may see it; not found otherwise (ids do not
-/// leak).
-pub async fn visible_contact(
-    services: &Services,
-    actor: &Actor,
-    id: ContactId,
-) -> Result<Contact, ServiceError> {
-    let person = *actor.person().ok_or(ServiceError::NotFound)?;
-    let contact = services
-        .db(move |conn| contacts::find(conn, id))
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if !rights::can_see_contact_of(&person, &contact.owner) {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(contact)
 }

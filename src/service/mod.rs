@@ -9,9 +9,11 @@ mod actor;
 mod context;
 mod error;
 
+pub mod contacts;
 pub mod export;
 pub mod import;
 pub mod manual_opt_out;
+pub mod opt_in_request;
 pub mod opt_out_writer;
 pub mod password_change;
 pub mod sender_profile_cache;

@@ -1,6 +1,8 @@
 //! One log line per request: request id, method, path (never the query string, which may hold
 //! search terms or addresses; tokens in link paths are cut off), status and latency in
 //! microseconds. The id is also returned in `X-Request-Id` so a person can quote it to support.
+//! Everything logged while the request is handled (handlers, services) runs inside a span that
+//! carries the same id, so its lines can be told apart from other requests' lines.
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
@@ -8,6 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use std::time::Instant;
+use tracing::Instrument;
 
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -33,7 +36,8 @@ pub async fn log_requests(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
     let path = loggable_path(req.path());
-    let result = next.call(req).await;
+    let span = tracing::info_span!("request", %request_id);
+    let result = next.call(req).instrument(span).await;
     // Whole microseconds: a float prints as 0.017112000000000002 and costs more to format.
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     match result {

@@ -13,8 +13,10 @@ pub use view::{badge, when};
 
 use actix_web::web;
 
-use crate::db::contacts::{self, Contact};
-use crate::domain::{ContactId, Person, rights};
+use crate::db::contacts::Contact;
+use crate::domain::{ContactId, Person};
+use crate::service::Actor;
+use crate::service::contacts::visible_contact;
 use crate::web::errors::AppError;
 use crate::web::state::AppState;
 
@@ -29,12 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The contact, when it exists and the person may see it; 404 otherwise (ids do not leak).
 async fn load_visible(state: &AppState, person: &Person, id: i64) -> Result<Contact, AppError> {
-    let contact = state
-        .db(move |conn| contacts::find(conn, ContactId(id)))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !rights::can_see_contact_of(person, &contact.owner) {
-        return Err(AppError::NotFound);
-    }
-    Ok(contact)
+    let actor = Actor::signed_in(*person);
+    Ok(visible_contact(&state.services, &actor, ContactId(id)).await?)
 }
