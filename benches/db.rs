@@ -23,11 +23,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use optouts::bench_data::{self, BenchData, BenchDataSpec};
 use optouts::db::activity::{self, ActivityFilter, ActivityScope};
 use optouts::db::schema::opt_outs;
 use optouts::db::{self, DatabaseUrl, DbConnection, DbPool, opt_outs as opt_out_queries};
 use optouts::domain::{EmailAddress, MessageId, OptOutId};
+use optouts::seed::bench_data::{self, BenchData, BenchDataSpec};
 
 /// The web page's size (`PAGE_SIZE` in `web::activity_opt_outs`), fetched with one row more.
 const PAGE_SIZE: i64 = 50;
@@ -628,7 +628,7 @@ fn explain_hot_queries(conn: &mut DbConnection, data: &BenchData, backend: &str)
     // The sender's profile is read once and then remembered: the last statement of the second
     // load is the one every recipient page runs.
     let email = data.messages.first().copied().unwrap_or(MessageId(1));
-    let profiles = db::sender_profile_cache::SenderProfileCache::new();
+    let profiles = optouts::service::sender_profile_cache::SenderProfileCache::new();
     last_query(
         conn,
         "link_context::load (every recipient page, P1; every one-click POST, P2)",

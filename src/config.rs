@@ -9,6 +9,7 @@ use url::Url;
 use crate::cli::Settings;
 use crate::db::DatabaseUrl;
 use crate::mail::MailUrl;
+pub use crate::mail::dkim::DkimSettings;
 use crate::tokens::SigningKeys;
 
 #[derive(Debug, Clone)]
@@ -27,23 +28,6 @@ pub struct Config {
     pub delivery: DeliverySettings,
     /// DKIM signing of outgoing mail, when configured.
     pub dkim: Option<DkimSettings>,
-}
-
-/// What DKIM signing needs. The key stays secret; `Debug` shows selector and domain only.
-#[derive(Clone)]
-pub struct DkimSettings {
-    pub selector: String,
-    pub domain: String,
-    pub private_key_pem: secrecy::SecretString,
-}
-
-impl std::fmt::Debug for DkimSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DkimSettings")
-            .field("selector", &self.selector)
-            .field("domain", &self.domain)
-            .finish_non_exhaustive()
-    }
 }
 
 /// How the delivery worker paces itself.
@@ -169,13 +153,8 @@ fn load_dkim(settings: &Settings) -> anyhow::Result<Option<DkimSettings>> {
         (Some(selector), Some(domain), Some(key_file)) => {
             let pem = std::fs::read_to_string(key_file)
                 .with_context(|| format!("OPTOUTS_DKIM_KEY_FILE {}", key_file.display()))?;
-            let dkim = DkimSettings {
-                selector: selector.clone(),
-                domain: domain.clone(),
-                private_key_pem: secrecy::SecretString::from(pem),
-            };
-            // Fail at start-up, not at the first email.
-            crate::mail::dkim::signing_config(&dkim).context("OPTOUTS_DKIM_KEY_FILE")?;
+            let dkim = DkimSettings::checked(selector, domain, secrecy::SecretString::from(pem))
+                .context("OPTOUTS_DKIM_KEY_FILE")?;
             Ok(Some(dkim))
         }
         _ => bail!(

@@ -8,11 +8,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::db::opt_out_writer::OptOutWriter;
-use crate::db::{self, DatabaseUrl, DbPool};
-use crate::passwords::PasswordChecker;
+use crate::db::{self, DbPool};
+use crate::service::Services;
 use crate::web::errors::render_framework_error;
-use crate::web::{self as handlers, AppState, request_log, security_headers, session};
+use crate::web::middleware::{request_log, security_headers};
+use crate::web::{self as handlers, AppState, session};
 
 /// How the server runs; tests use one worker and a short shutdown.
 #[derive(Debug, Clone, Copy)]
@@ -64,16 +64,10 @@ impl Application {
         options: ServerOptions,
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
-        let opt_out_writer = match &config.database {
-            DatabaseUrl::Sqlite { .. } => Some(OptOutWriter::start(&config.database)?),
-            DatabaseUrl::Postgres { .. } => None,
-        };
+        let services = Services::start(&config.database, pool)?;
         let state = web::Data::new(AppState {
-            pool,
             config: Arc::new(config),
-            opt_out_writer,
-            sender_profiles: Arc::default(),
-            passwords: PasswordChecker::start().context("cannot start the password threads")?,
+            services,
         });
         let https = state.config.served_over_https();
         let blocking_threads =

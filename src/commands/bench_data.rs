@@ -1,15 +1,15 @@
 //! `optouts bench-data`: fills the database with a large generated data set for the benchmarks
-//! (see `crate::bench_data`), and writes the unsubscribe links of its messages for HTTP load.
+//! (see `crate::seed::bench_data`), and writes the unsubscribe links of its messages for HTTP load.
 
 use anyhow::Context;
 use secrecy::SecretString;
 use std::io::Write;
 use std::time::Instant;
 
-use crate::bench_data::{self, BENCH_PASSWORD, BenchDataSpec};
 use crate::cli::BenchDataArgs;
 use crate::config::Config;
 use crate::passwords;
+use crate::seed::bench_data::{self, BENCH_PASSWORD, BenchDataSpec};
 use crate::startup::prepare_database;
 
 pub fn run(config: &Config, args: BenchDataArgs) -> anyhow::Result<()> {

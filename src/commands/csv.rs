@@ -9,9 +9,11 @@ use crate::cli::{ExportArgs, ImportArgs};
 use crate::config::Config;
 use crate::db::accounts;
 use crate::db::activity::{self, ActivityFilter, ActivityScope};
-use crate::domain::{EmailAddress, Person};
+use crate::domain::{EmailAddress, rights};
+use crate::service::export;
+use crate::service::import::{ImportOptOuts, import_opt_outs_on};
+use crate::service::{Actor, ServiceError};
 use crate::startup::prepare_database;
-use crate::{export, import};
 
 /// Rows written at a time (and, on SQLite, read per keyset query): large enough that each query
 /// costs little per row, small enough that memory stays flat.
@@ -83,45 +85,49 @@ pub fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let email = EmailAddress::parse(&args.as_admin).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
     let admin = accounts::find_user_by_email(&mut conn, &email)?
         .with_context(|| format!("no login {email}"))?;
-    let person = Person {
-        id: admin.id,
-        role: admin.role,
-        group_id: admin.group_id,
-        client_id: admin.client_id,
-    };
-    let Some(group) = person.group_id.filter(|_| person.role.is_admin()) else {
-        bail!("{email} is not an admin of a group: only admins import opt-outs");
-    };
-    let bytes = std::fs::read(&args.file)
+    let actor = Actor::signed_in(admin.person());
+    let not_an_admin =
+        || anyhow::anyhow!("{email} is not an admin of a group: only admins import opt-outs");
+    // Asked before the file is read, so a wrong --as is reported first.
+    if rights::opt_out_import_group(&admin.person()).is_none() {
+        return Err(not_an_admin());
+    }
+    let csv = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let plan = match import::plan(&mut conn, &person, group, &bytes) {
-        Ok(plan) => plan,
-        Err(import::PlanError::File(message)) => bail!(message),
-        Err(import::PlanError::Database(error)) => return Err(error.into()),
-    };
-    println!(
-        "{} to add, {} already present, {} invalid.",
-        plan.to_add.len(),
-        plan.already_present,
-        plan.invalid.len()
-    );
-    for (line, reason) in &plan.invalid {
-        println!("  line {line}: {reason}");
-    }
-    if !args.commit {
-        println!("Dry run: nothing changed. Run again with --commit to import.");
-        return Ok(());
-    }
     let file_name = args
         .file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let progress = bar(plan.to_add.len() as u64, "rows");
-    let added = import::commit(&mut conn, &person, group, &plan, &file_name, |done| {
-        progress.set_position(done as u64)
-    })?;
+    let asked = ImportOptOuts {
+        csv,
+        file_name,
+        commit: args.commit,
+    };
+    let progress = bar(0, "rows");
+    let report = import_opt_outs_on(&mut conn, &actor, &asked, |done, of| {
+        progress.set_length(of as u64);
+        progress.set_position(done as u64);
+    });
     progress.finish_and_clear();
-    println!("Imported: {added} opt-outs added.");
+    let report = match report {
+        Ok(report) => report,
+        Err(ServiceError::NotFound) => return Err(not_an_admin()),
+        Err(ServiceError::Invalid(message)) => bail!(message),
+        Err(other) => return Err(other.into()),
+    };
+    println!(
+        "{} to add, {} already present, {} invalid.",
+        report.to_add,
+        report.already_present,
+        report.invalid.len()
+    );
+    for (line, reason) in &report.invalid {
+        println!("  line {line}: {reason}");
+    }
+    match report.added {
+        None => println!("Dry run: nothing changed. Run again with --commit to import."),
+        Some(added) => println!("Imported: {added} opt-outs added."),
+    }
     Ok(())
 }

@@ -12,8 +12,9 @@ use crate::config::Config;
 use crate::db::accounts::{self, NewStaffUser};
 use crate::domain::{EmailAddress, Role};
 use crate::mail::worker::DeliveryWorker;
+use crate::seed::demo;
 use crate::startup::{Application, ServerOptions, prepare_database};
-use crate::{demo, passwords, telemetry};
+use crate::{passwords, telemetry};
 use std::sync::Arc;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -16,11 +16,11 @@ use super::cascade::blocks_sender;
 use super::messages::{self, EmailRow, LinkedEmail, LinkedMessage};
 use super::schema::{messages as emails, opt_outs};
 use super::sender_profile::{self, SenderProfile};
-use super::sender_profile_cache::SenderProfileCache;
 use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
 use crate::domain::wording::SenderNames;
 use crate::domain::{Level, MessageId, OptOutId, Sender, Source};
 use crate::on_each_backend;
+use crate::service::sender_profile_cache::SenderProfileCache;
 
 /// An opt-out as the link's query reads it (in this order).
 #[derive(Queryable)]

@@ -19,12 +19,10 @@ pub mod login_failures;
 pub mod messages;
 pub mod opt_in_requests;
 pub mod opt_out_batch;
-pub mod opt_out_writer;
 pub mod opt_outs;
 pub mod preference_settings;
 pub mod revoked_sessions;
 pub mod sender_profile;
-pub mod sender_profile_cache;
 pub mod support_lifts;
 pub mod unsubscribes;
 

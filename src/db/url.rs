@@ -40,7 +40,9 @@ impl DatabaseUrl {
     pub fn redacted(&self) -> String {
         match self {
             DatabaseUrl::Sqlite { path } => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres { url } => crate::redact::url_password(url.expose_secret()),
+            DatabaseUrl::Postgres { url } => {
+                crate::telemetry::redact::url_password(url.expose_secret())
+            }
         }
     }
 }

@@ -20,7 +20,40 @@ use lettre::message::dkim::{
 use lettre::message::header::HeaderName;
 use secrecy::ExposeSecret;
 
-use crate::config::DkimSettings;
+/// What DKIM signing needs. The key stays secret; `Debug` shows selector and domain only.
+#[derive(Clone)]
+pub struct DkimSettings {
+    pub selector: String,
+    pub domain: String,
+    pub private_key_pem: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for DkimSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DkimSettings")
+            .field("selector", &self.selector)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DkimSettings {
+    /// Settings whose key is known to parse, so a wrong key fails at start-up, not at the
+    /// first email.
+    pub fn checked(
+        selector: &str,
+        domain: &str,
+        private_key_pem: secrecy::SecretString,
+    ) -> anyhow::Result<Self> {
+        let settings = Self {
+            selector: selector.to_owned(),
+            domain: domain.to_owned(),
+            private_key_pem,
+        };
+        signing_config(&settings)?;
+        Ok(settings)
+    }
+}
 
 /// The headers the signature covers (each appears once in our messages).
 pub const SIGNED_HEADERS: [&str; 8] = [

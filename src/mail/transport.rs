@@ -51,7 +51,7 @@ impl Mailer {
 }
 
 fn url_for_logs(url: &secrecy::SecretString) -> String {
-    crate::redact::url_password(url.expose_secret())
+    crate::telemetry::redact::url_password(url.expose_secret())
 }
 
 /// 5xx replies are permanent; 4xx replies, timeouts and connection trouble are transient.

@@ -42,7 +42,7 @@ impl MailUrl {
     pub fn redacted(&self) -> String {
         match self {
             MailUrl::File { dir } => format!("file://{}", dir.display()),
-            MailUrl::Smtp { url } => crate::redact::url_password(url.expose_secret()),
+            MailUrl::Smtp { url } => crate::telemetry::redact::url_password(url.expose_secret()),
         }
     }
 }

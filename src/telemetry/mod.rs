@@ -3,6 +3,7 @@
 //! domain.
 
 mod batched_stderr;
+pub mod redact;
 
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;

@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use super::layout::Chrome;
+use crate::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -66,6 +67,22 @@ impl From<diesel::result::Error> for AppError {
         match error {
             diesel::result::Error::NotFound => AppError::NotFound,
             other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Forbidden(reason) => AppError::Forbidden(reason),
+            ServiceError::Invalid(message) => AppError::BadRequest(message),
+            ServiceError::Throttled { retry_after_secs } => AppError::TooManyRequests {
+                retry_after_secs,
+                message: "Too many attempts. Wait a little and try again.".into(),
+            },
+            ServiceError::Busy(what) => AppError::Busy(what),
+            ServiceError::Internal(error) => AppError::Internal(error),
         }
     }
 }

@@ -19,7 +19,7 @@ struct Health {
 
 #[get("/healthz")]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
+    let pool = state.services.pool.clone();
     let checked = web::block(move || -> anyhow::Result<()> {
         let mut conn = pool.get_timeout(DATABASE_CHECK_TIMEOUT)?;
         conn.batch_execute("SELECT 1")?;

@@ -2,7 +2,7 @@
 //! (with their group and client), and the CSRF token for the sign-out forms.
 
 use crate::db::accounts::StaffAccount;
-use crate::domain::Role;
+use crate::domain::{Person, Role, rights};
 
 /// The areas of the navigation, to mark the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct Chrome {
 pub struct NavPerson {
     pub display_name: String,
     pub role: Role,
+    /// Who they are to the rights, which decide the menus.
+    pub acting_as: Person,
     /// "Newsletters · Acme Holdings", "Acme Holdings", or "Platform support".
     pub where_label: String,
 }
@@ -67,6 +69,7 @@ impl Chrome {
             person: Some(NavPerson {
                 display_name: account.user.display_name.clone(),
                 role: account.user.role,
+                acting_as: account.user.person(),
                 where_label,
             }),
             active,
@@ -80,11 +83,11 @@ impl Chrome {
             return Vec::new();
         };
         let mut items = vec![self.item("Contacts", "/contacts", Area::Contacts)];
-        match person.role {
-            Role::User | Role::ClientAdmin | Role::GroupAdmin => {
-                items.push(self.item("Campaigns", "/campaigns", Area::Campaigns));
-            }
-            Role::Support => items.push(self.item("Support", "/support", Area::Support)),
+        if rights::may_see_campaigns(&person.acting_as) {
+            items.push(self.item("Campaigns", "/campaigns", Area::Campaigns));
+        }
+        if rights::may_lift_on_written_consent(&person.acting_as) {
+            items.push(self.item("Support", "/support", Area::Support));
         }
         items
     }
@@ -94,31 +97,27 @@ impl Chrome {
         let Some(person) = &self.person else {
             return Vec::new();
         };
-        match person.role {
-            Role::User => Vec::new(),
-            Role::Support => vec![self.item(
+        let mut items = Vec::new();
+        if rights::may_view_activity(&person.acting_as) {
+            items.push(self.item(
                 "Activity › Opt outs",
                 "/admin/activity/opt-outs",
                 Area::ActivityOptOuts,
-            )],
-            Role::ClientAdmin | Role::GroupAdmin => vec![
-                self.item(
-                    "Activity › Opt outs",
-                    "/admin/activity/opt-outs",
-                    Area::ActivityOptOuts,
-                ),
-                self.item(
-                    "Activity › Emails",
-                    "/admin/activity/emails",
-                    Area::ActivityEmails,
-                ),
-                self.item(
-                    "Settings › Preference center",
-                    "/admin/settings/preference-center",
-                    Area::Settings,
-                ),
-            ],
+            ));
         }
+        if rights::may_administer_group(&person.acting_as) {
+            items.push(self.item(
+                "Activity › Emails",
+                "/admin/activity/emails",
+                Area::ActivityEmails,
+            ));
+            items.push(self.item(
+                "Settings › Preference center",
+                "/admin/settings/preference-center",
+                Area::Settings,
+            ));
+        }
+        items
     }
 
     fn item(&self, label: &'static str, href: &'static str, area: Area) -> NavItem {

@@ -1,30 +1,19 @@
 //! HTTP: handlers (one module per area), middleware and error pages. Handlers parse input into
 //! domain types, call db and mail functions, and render a template.
 
-pub mod account;
-pub mod activity_emails;
-pub mod activity_opt_outs;
+pub mod admin;
 pub mod assets;
-pub mod auth;
-pub mod campaigns;
-pub mod client_address;
-pub mod contacts;
 pub mod csrf;
 pub mod errors;
-pub mod evidence;
 pub mod health;
 pub mod keyset;
 pub mod layout;
-pub mod pages;
-pub mod password_check;
-pub mod preference_center;
-pub mod request_log;
+pub mod middleware;
+pub mod recipient;
 pub mod search;
-pub mod security_headers;
 pub mod session;
-pub mod settings;
+pub mod staff;
 pub mod state;
-pub mod support;
 
 use actix_web::web;
 
@@ -39,18 +28,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(web::FormConfig::default().limit(FORM_BODY_LIMIT))
         // First: recipients' links are most of the traffic (every mail scanner opens them), and
         // actix tries routes in order, matching each pattern in turn.
-        .configure(preference_center::routes)
+        .configure(recipient::routes)
         .configure(assets::routes)
         .configure(health::routes)
-        .configure(auth::routes)
-        .configure(account::routes)
-        .configure(contacts::routes)
-        .configure(campaigns::routes)
-        .configure(activity_emails::routes)
-        .configure(activity_opt_outs::routes)
-        .configure(settings::routes)
-        .configure(support::routes)
-        .configure(pages::routes);
+        .configure(staff::auth::routes)
+        .configure(staff::account::routes)
+        .configure(staff::contacts::routes)
+        .configure(staff::campaigns::routes)
+        .configure(admin::activity_emails::routes)
+        .configure(admin::activity_opt_outs::routes)
+        .configure(admin::settings::routes)
+        .configure(admin::support::routes)
+        .configure(staff::pages::routes);
 }
 
 /// Every unknown path: the HTML 404 page.

@@ -3,7 +3,7 @@
 //! GET and every refused POST must leave the database exactly as it was; list pages must show
 //! what the person may see and nothing else.
 
-use optouts::demo::DEMO_PASSWORD;
+use optouts::seed::demo::DEMO_PASSWORD;
 
 use crate::helpers::{Backend, location};
 use crate::on_both_backends;

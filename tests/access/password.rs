@@ -4,8 +4,8 @@
 //! are throttled like sign-ins.
 
 use optouts::db::accounts;
-use optouts::demo::DEMO_PASSWORD;
 use optouts::domain::{EmailAddress, UserId};
+use optouts::seed::demo::DEMO_PASSWORD;
 
 use crate::helpers::{
     Backend, TestApp, assert_throttled, csrf_token_in, demo_app, location, new_client, signed_in,

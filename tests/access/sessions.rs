@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use optouts::demo::DEMO_PASSWORD;
+use optouts::seed::demo::DEMO_PASSWORD;
 use std::sync::Arc;
 
 use crate::helpers::{

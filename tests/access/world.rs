@@ -13,11 +13,11 @@ use optouts::db::schema::{
     preference_settings, revoked_sessions, users,
 };
 use optouts::db::{DbConnection, opt_in_requests, opt_outs};
-use optouts::demo::DEMO_PASSWORD;
 use optouts::domain::{
     ActorKind, CampaignId, ClientId, ContactId, EmailAddress, EventKind, GroupId, OptOutId, Role,
     Scope, Sender, Source, UserId,
 };
+use optouts::seed::demo::DEMO_PASSWORD;
 use secrecy::SecretString;
 
 use crate::helpers::{Backend, TestApp, csrf_token_in, new_client, spawn_app};
@@ -143,7 +143,7 @@ impl World {
         let app = spawn_app(backend).await?;
         app.load_demo();
         let mut conn = app.conn();
-        let acme = accounts::find_group_by_name(&mut conn, optouts::demo::GROUP_NAME)
+        let acme = accounts::find_group_by_name(&mut conn, optouts::seed::demo::GROUP_NAME)
             .unwrap()
             .unwrap()
             .id;

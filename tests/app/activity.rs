@@ -356,7 +356,7 @@ async fn csv_export_quotes_and_neutralises_formulas(backend: Backend) {
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        optouts::export::HEADER
+        optouts::service::export::HEADER
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(

@@ -5,7 +5,7 @@ use crate::helpers::{
     status_with_cookie, texts,
 };
 use crate::on_both_backends;
-use optouts::demo::DEMO_PASSWORD;
+use optouts::seed::demo::DEMO_PASSWORD;
 use std::time::Duration;
 
 const NINA: &str = "nina.patel@acme.example";

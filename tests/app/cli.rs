@@ -59,7 +59,7 @@ async fn demo_command_prints_logins_and_is_idempotent(backend: Backend) {
     let out = stdout(&first);
     assert!(out.contains("9 logins"), "{out}");
     assert!(out.contains("grace.hopper@acme.example"), "{out}");
-    assert!(out.contains(optouts::demo::DEMO_PASSWORD), "{out}");
+    assert!(out.contains(optouts::seed::demo::DEMO_PASSWORD), "{out}");
     let second = optouts(&db, &["demo"], &[]);
     assert!(second.status.success());
     assert!(stdout(&second).contains("0 logins, 0 contacts, 0 opt-outs and 0 campaigns added"));

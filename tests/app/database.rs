@@ -175,15 +175,15 @@ async fn demo_data_loads_once(backend: Backend) {
     };
     let pool = test_db.migrated_pool();
     let mut conn = pool.get().unwrap();
-    assert!(optouts::demo::database_is_empty(&mut conn).unwrap());
-    let first = optouts::demo::load(&mut conn).unwrap();
+    assert!(optouts::seed::demo::database_is_empty(&mut conn).unwrap());
+    let first = optouts::seed::demo::load(&mut conn).unwrap();
     assert_eq!(first.users_created, 9);
     assert!(first.contacts_created >= 300, "{first:?}");
     assert!(first.opt_outs_created >= 10, "{first:?}");
     assert_eq!(first.campaigns_created, 1);
     let before: Vec<i64> = TABLES.iter().map(|t| count_rows(&mut conn, t)).collect();
-    let second = optouts::demo::load(&mut conn).unwrap();
-    assert_eq!(second, optouts::demo::Summary::default());
+    let second = optouts::seed::demo::load(&mut conn).unwrap();
+    assert_eq!(second, optouts::seed::demo::Summary::default());
     let after: Vec<i64> = TABLES.iter().map(|t| count_rows(&mut conn, t)).collect();
     assert_eq!(before, after, "a second load must change nothing");
     // Opt-outs exist at every level, each with its event.
@@ -199,7 +199,7 @@ async fn demo_data_loads_once(backend: Backend) {
         count_rows(&mut conn, "opt_outs"),
         count_rows(&mut conn, "consent_events")
     );
-    assert!(!optouts::demo::database_is_empty(&mut conn).unwrap());
+    assert!(!optouts::seed::demo::database_is_empty(&mut conn).unwrap());
 }
 
 #[test]

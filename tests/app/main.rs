@@ -29,6 +29,7 @@ mod opt_out_batch;
 mod outbox;
 mod pages;
 mod preference_center;
+mod services;
 mod settings;
 mod support;
 mod suppression;

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use diesel::connection::{Connection, InstrumentationEvent};
 use diesel::prelude::*;
-use optouts::db::opt_out_writer::LinkOptOut;
 use optouts::db::schema::{consent_events, messages, opt_outs};
 use optouts::db::{DbConnection, link_context, messages as emails, opt_out_batch};
 use optouts::domain::{Level, MessageId, Source};
+use optouts::service::opt_out_writer::LinkOptOut;
 
 use crate::helpers::{Backend, TestDatabase};
 use crate::on_both_backends;
@@ -72,7 +72,7 @@ fn record(
 ) -> (Vec<bool>, usize) {
     let pool = db.migrated_pool();
     let mut conn = pool.get().unwrap();
-    optouts::demo::load(&mut conn).unwrap();
+    optouts::seed::demo::load(&mut conn).unwrap();
     let sender = seed::demo_sender(&mut conn, seed::NINA);
     let ids = seed::sent_messages(&mut conn, &sender, &seed::recipients(4, "batch.example"));
     assert!(

@@ -3,8 +3,8 @@
 use crate::helpers::{Backend, demo_app, texts};
 use crate::on_both_backends;
 use optouts::db::accounts::{self, NewStaffUser};
-use optouts::demo::{DEMO_PASSWORD, LOGINS};
 use optouts::domain::{EmailAddress, Role};
+use optouts::seed::demo::{DEMO_PASSWORD, LOGINS};
 
 on_both_backends!(
     navigation_follows_the_role,

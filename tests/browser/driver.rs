@@ -8,7 +8,7 @@ use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use optouts::demo::DEMO_PASSWORD;
+use optouts::seed::demo::DEMO_PASSWORD;
 use serde_json::json;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;

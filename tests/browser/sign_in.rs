@@ -2,7 +2,7 @@
 
 use crate::driver::Browser;
 use crate::helpers::{Backend, spawn_app, within};
-use optouts::demo::DEMO_PASSWORD;
+use optouts::seed::demo::DEMO_PASSWORD;
 
 const GRACE: &str = "grace.hopper@acme.example";
 

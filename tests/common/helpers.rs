@@ -5,8 +5,8 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use optouts::config::{Config, DeliverySettings, SessionSettings};
 use optouts::db::{self, DatabaseUrl, DbPool};
-use optouts::demo::DEMO_PASSWORD;
 use optouts::mail::MailUrl;
+use optouts::seed::demo::DEMO_PASSWORD;
 use optouts::startup::{Application, ServerOptions};
 use optouts::tokens::SigningKeys;
 use std::future::Future;
@@ -326,7 +326,7 @@ impl TestApp {
     }
 
     pub fn load_demo(&self) {
-        optouts::demo::load(&mut self.conn()).unwrap();
+        optouts::seed::demo::load(&mut self.conn()).unwrap();
     }
 }
 

@@ -32,7 +32,7 @@ async fn a_sigkill_mid_delivery_loses_no_email_and_repeats_none_but_the_one_in_h
     let pool = db.migrated_pool();
     let queued = {
         let mut conn = pool.get().unwrap();
-        optouts::demo::load(&mut conn).unwrap();
+        optouts::seed::demo::load(&mut conn).unwrap();
         let sender = seed::demo_sender(&mut conn, seed::NINA);
         seed::queued_campaign(
             &mut conn,

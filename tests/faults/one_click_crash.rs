@@ -35,7 +35,7 @@ async fn a_sigkill_mid_burst_loses_no_acknowledged_one_click_opt_out(backend: Ba
     let message_ids = {
         let pool = db.migrated_pool();
         let mut conn = pool.get().unwrap();
-        optouts::demo::load(&mut conn).unwrap();
+        optouts::seed::demo::load(&mut conn).unwrap();
         let sender = seed::demo_sender(&mut conn, seed::NINA);
         seed::sent_messages(
             &mut conn,

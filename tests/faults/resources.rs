@@ -87,7 +87,7 @@ async fn a_streamed_50_mb_multipart_body_is_refused_without_being_held() {
     let link = {
         let pool = db.migrated_pool();
         let mut conn = pool.get().unwrap();
-        optouts::demo::load(&mut conn).unwrap();
+        optouts::seed::demo::load(&mut conn).unwrap();
         let sender = seed::demo_sender(&mut conn, seed::NINA);
         seed::sent_messages(&mut conn, &sender, &seed::recipients(1, "stream.example"))[0]
     };

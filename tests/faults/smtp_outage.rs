@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use optouts::db::schema::messages;
-use optouts::demo::DEMO_PASSWORD;
 use optouts::domain::MessageId;
 use optouts::mail::MailUrl;
+use optouts::seed::demo::DEMO_PASSWORD;
 
 use crate::helpers::{Backend, TestApp, new_client, spawn_app_with, within};
 use crate::on_both_backends;

@@ -16,7 +16,7 @@ async fn a_worker_whose_claim_expired_may_not_send_or_mark(backend: Backend) {
     };
     let pool = db.migrated_pool();
     let mut conn = pool.get().unwrap();
-    optouts::demo::load(&mut conn).unwrap();
+    optouts::seed::demo::load(&mut conn).unwrap();
     let sender = seed::demo_sender(&mut conn, seed::NINA);
     let queued = seed::queued_campaign(&mut conn, &sender, &seed::recipients(3, "stall.example"));
     let now = optouts::db::now();

@@ -191,7 +191,7 @@ async fn sign_in_refuses_hostile_bodies(backend: Backend) {
     }
     assert_eq!(footprint(&app), before);
     // The sign-in still works for the real person afterwards.
-    app.login_ok(NINA, optouts::demo::DEMO_PASSWORD).await;
+    app.login_ok(NINA, optouts::seed::demo::DEMO_PASSWORD).await;
 }
 
 /// A sign-in body, made once the form's CSRF token is known.

@@ -368,7 +368,7 @@ async fn sign_in_by_hand(app: &TestApp, email: &str) -> String {
     let body = serde_urlencoded::to_string([
         ("csrf_token", token.as_str()),
         ("email", email),
-        ("password", optouts::demo::DEMO_PASSWORD),
+        ("password", optouts::seed::demo::DEMO_PASSWORD),
     ])
     .unwrap();
     let response = client

@@ -294,7 +294,7 @@ async fn try_opt_in_link(app: &TestApp, bare: &reqwest::Client, what: &str, toke
 async fn real_session_token(app: &TestApp) -> String {
     let client = crate::helpers::new_client();
     let response = app
-        .login_with(&client, flows::NINA, optouts::demo::DEMO_PASSWORD)
+        .login_with(&client, flows::NINA, optouts::seed::demo::DEMO_PASSWORD)
         .await;
     let cookie = response
         .cookies()
