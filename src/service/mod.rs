@@ -19,6 +19,7 @@ pub mod password_change;
 pub mod sender_profile_cache;
 pub mod settings;
 pub mod sign_in;
+pub mod support_lift;
 
 pub use actor::Actor;
 pub use context::Services;
