@@ -9,6 +9,7 @@ mod actor;
 mod context;
 mod error;
 
+pub mod campaigns;
 pub mod contacts;
 pub mod export;
 pub mod import;
