@@ -9,6 +9,7 @@ mod actor;
 mod context;
 mod error;
 
+pub mod campaigns;
 pub mod contacts;
 pub mod export;
 pub mod import;
@@ -19,6 +20,7 @@ pub mod password_change;
 pub mod sender_profile_cache;
 pub mod settings;
 pub mod sign_in;
+pub mod support_lift;
 
 pub use actor::Actor;
 pub use context::Services;

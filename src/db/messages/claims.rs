@@ -303,7 +303,7 @@ mod tests {
         let pool = build_pool(&url, 1).unwrap();
         let mut conn = pool.get().unwrap();
         run_migrations(&mut conn).unwrap();
-        crate::demo::load(&mut conn).unwrap();
+        crate::seed::demo::load(&mut conn).unwrap();
         let sender = crate::db::accounts::find_user_by_email(
             &mut conn,
             &EmailAddress::parse("nina.patel@acme.example").unwrap(),

@@ -8,11 +8,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::db::accounts::{self, StaffUser};
 use crate::db::consent_events::GroupEvent;
-use crate::db::{consent_events, opt_outs, support_lifts};
-use crate::domain::consent::{AskedBy, ConsentFields, WrittenConsent};
-use crate::domain::{EmailAddress, EventKind, GroupId, OptOutId, Source, rights};
+use crate::db::{consent_events, opt_outs};
+use crate::domain::{EmailAddress, EventKind, OptOutId, Source, rights};
+use crate::service::support_lift::{Lifted, SupportLift, lift_on_written_consent};
+use crate::service::{Actor, ServiceError};
 use crate::web::admin::evidence::{ConsentLines, evidence_lines};
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
@@ -63,17 +63,6 @@ pub struct ConsentForm {
     pub text: String,
     /// The staff member who asked for it, optional.
     pub asked_by: String,
-}
-
-impl ConsentForm {
-    fn fields(&self) -> ConsentFields<'_> {
-        ConsentFields {
-            given_by: &self.given_by,
-            received_on: &self.received_on,
-            reference: &self.reference,
-            text: &self.text,
-        }
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -242,10 +231,19 @@ async fn opt_in(
         asked_by: field("asked_by"),
     };
     let email = EmailAddress::parse(&address).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let ids: Vec<OptOutId> = ticked.iter().copied().map(OptOutId).collect();
-    let checked = match checked_request(&state, &email, &ids, &consent).await? {
-        Ok(checked) => checked,
-        Err(message) => {
+    let lift = SupportLift {
+        email: email.clone(),
+        opt_outs: ticked.iter().copied().map(OptOutId).collect(),
+        given_by: consent.given_by.clone(),
+        received_on: consent.received_on.clone(),
+        reference: consent.reference.clone(),
+        text: consent.text.clone(),
+        asked_by: consent.asked_by.clone(),
+    };
+    let actor = Actor::signed_in(signed_in.person());
+    let done = match lift_on_written_consent(&state.services, &actor, lift).await {
+        Ok(done) => done,
+        Err(ServiceError::Invalid(message)) => {
             let page = render(
                 &state,
                 &signed_in,
@@ -260,24 +258,9 @@ async fn opt_in(
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(response);
         }
+        Err(other) => return Err(other.into()),
     };
-    let support_user = signed_in.user_id();
-    let target = email.clone();
-    let notified = checked.asker.is_some();
-    let lifted = state
-        .db(move |conn| {
-            support_lifts::lift_and_notify(
-                conn,
-                &target,
-                &ids,
-                support_user,
-                &checked.consent,
-                checked.asker.as_ref(),
-            )
-        })
-        .await?
-        .len();
-    tracing::info!(support = %support_user, recipient_domain = %email.domain(), lifted, notified, "opted in on written consent");
+    let Lifted { lifted, notified } = done;
     let location = format!(
         "/support?q={}&done={lifted}{}",
         url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>(),
@@ -290,90 +273,6 @@ async fn opt_in(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish())
-}
-
-/// A lift request that passed every check: the consent, and who asked (if anyone).
-struct CheckedRequest {
-    consent: WrittenConsent,
-    asker: Option<StaffUser>,
-}
-
-/// Checks the form before anything changes; the error (shown with 422) says what is wrong.
-async fn checked_request(
-    state: &AppState,
-    email: &EmailAddress,
-    ticked: &[OptOutId],
-    form: &ConsentForm,
-) -> Result<Result<CheckedRequest, String>, AppError> {
-    if ticked.is_empty() {
-        return Ok(Err(
-            "Nothing was changed: tick the opt-outs to lift.".to_owned()
-        ));
-    }
-    let mut consent =
-        match WrittenConsent::from_fields(&form.fields(), chrono::Utc::now().date_naive()) {
-            Ok(consent) => consent,
-            Err(message) => return Ok(Err(message)),
-        };
-    let asker = match asking_staff(state, email, ticked, form.asked_by.trim()).await? {
-        Ok(asker) => asker,
-        Err(message) => return Ok(Err(message)),
-    };
-    // The evidence records who asked, as they were named then.
-    consent.asked_by = asker.as_ref().map(|user| AskedBy {
-        name: user.display_name.clone(),
-        email: user.email.clone(),
-    });
-    Ok(Ok(CheckedRequest { consent, asker }))
-}
-
-/// The staff member named in "Asked by", when one is: an account that may ask for every
-/// ticked opt-out (staff of its group). Empty: nobody asked.
-async fn asking_staff(
-    state: &AppState,
-    email: &EmailAddress,
-    ticked: &[OptOutId],
-    asked_by: &str,
-) -> Result<Result<Option<StaffUser>, String>, AppError> {
-    if asked_by.is_empty() {
-        return Ok(Ok(None));
-    }
-    let asker_email = match EmailAddress::parse(asked_by) {
-        Ok(asker_email) => asker_email,
-        Err(invalid) => {
-            return Ok(Err(format!(
-                "Nothing was changed: “Asked by” must be a staff email address. {invalid}"
-            )));
-        }
-    };
-    let shown = EmailAddress::to_unicode_display(asker_email.as_str());
-    let (address, ticked) = (email.as_str().to_owned(), ticked.to_vec());
-    let (asker, groups) = state
-        .db(move |conn| -> diesel::QueryResult<_> {
-            let groups: Vec<(GroupId, String)> = opt_outs::everywhere(conn, &address)?
-                .into_iter()
-                .filter(|o| ticked.contains(&o.opt_out.id))
-                .map(|o| (o.opt_out.group_id, o.group_name))
-                .collect();
-            Ok((accounts::find_user_by_email(conn, &asker_email)?, groups))
-        })
-        .await?;
-    let Some(asker) = asker else {
-        return Ok(Err(format!(
-            "Nothing was changed: no staff account has the address {shown} (“Asked by”)."
-        )));
-    };
-    let person = asker.person();
-    if let Some((_, group)) = groups
-        .iter()
-        .find(|(group, _)| !rights::may_ask_support_to_lift(&person, *group))
-    {
-        return Ok(Err(format!(
-            "Nothing was changed: {shown} (“Asked by”) is not staff of {group}, the group of \
-             the opt-outs ticked."
-        )));
-    }
-    Ok(Ok(Some(asker)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use super::{load_visible, require_owner};
 use crate::db::campaigns::{self, Campaign};
+use crate::service::Actor;
+use crate::service::campaigns::send_campaign;
 use crate::web::csrf::ProtectedForm;
 use crate::web::errors::AppError;
 use crate::web::layout::{Area, Chrome};
@@ -89,23 +91,8 @@ pub async fn send(
     if !confirmed {
         return Ok(see_other(format!("/campaigns/{id}")));
     }
-    let recipients = state
-        .db(move |conn| campaigns::count_recipients(conn, id))
-        .await?;
-    if recipients == 0 {
-        return Err(AppError::BadRequest(
-            "Add recipients before sending.".into(),
-        ));
-    }
-    let outcome = state
-        .db(move |conn| campaigns::queue_send(conn, &campaign))
-        .await?;
-    match outcome {
-        Some(queued) => {
-            tracing::info!(campaign = %id, queued = queued.queued, suppressed = queued.suppressed, "campaign queued")
-        }
-        None => tracing::info!(campaign = %id, "send repeated: already sent, nothing changed"),
-    }
+    let actor = Actor::signed_in(signed_in.person());
+    send_campaign(&state.services, &actor, id).await?;
     Ok(see_other(format!("/campaigns/{id}?sent=1")))
 }
 
