@@ -19,13 +19,16 @@ use lettre::message::dkim::{
 };
 use lettre::message::header::HeaderName;
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 
-/// What DKIM signing needs. The key stays secret; `Debug` shows selector and domain only.
+/// What DKIM signing needs: the selector, the domain and the key, parsed once (at start-up, so
+/// a wrong key fails there and not at the first email). `Debug` shows selector and domain only.
 #[derive(Clone)]
 pub struct DkimSettings {
     pub selector: String,
     pub domain: String,
-    pub private_key_pem: secrecy::SecretString,
+    /// The signing configuration built from the key; shared, since lettre's is not `Clone`.
+    pub signing: Arc<DkimConfig>,
 }
 
 impl std::fmt::Debug for DkimSettings {
@@ -38,20 +41,18 @@ impl std::fmt::Debug for DkimSettings {
 }
 
 impl DkimSettings {
-    /// Settings whose key is known to parse, so a wrong key fails at start-up, not at the
-    /// first email.
+    /// Parses the key (RSA, PKCS#1 PEM) into the signing configuration.
     pub fn checked(
         selector: &str,
         domain: &str,
         private_key_pem: secrecy::SecretString,
     ) -> anyhow::Result<Self> {
-        let settings = Self {
+        let signing = signing_config(selector, domain, &private_key_pem)?;
+        Ok(Self {
             selector: selector.to_owned(),
             domain: domain.to_owned(),
-            private_key_pem,
-        };
-        signing_config(&settings)?;
-        Ok(settings)
+            signing: Arc::new(signing),
+        })
     }
 }
 
@@ -85,15 +86,16 @@ fn header_list() -> Vec<HeaderName> {
         .collect()
 }
 
-pub fn signing_config(settings: &DkimSettings) -> anyhow::Result<DkimConfig> {
-    let key = DkimSigningKey::new(
-        settings.private_key_pem.expose_secret(),
-        DkimSigningAlgorithm::Rsa,
-    )
-    .map_err(|e| anyhow::anyhow!("not an RSA private key in PKCS#1 PEM form: {e}"))?;
+fn signing_config(
+    selector: &str,
+    domain: &str,
+    private_key_pem: &secrecy::SecretString,
+) -> anyhow::Result<DkimConfig> {
+    let key = DkimSigningKey::new(private_key_pem.expose_secret(), DkimSigningAlgorithm::Rsa)
+        .map_err(|e| anyhow::anyhow!("not an RSA private key in PKCS#1 PEM form: {e}"))?;
     Ok(DkimConfig::new(
-        settings.selector.clone(),
-        settings.domain.clone(),
+        selector.to_owned(),
+        domain.to_owned(),
         key,
         header_list(),
         // Relaxed survives the header folding and whitespace changes relays make.

@@ -519,11 +519,14 @@ async fn messages_are_dkim_signed_over_the_list_unsubscribe_headers(backend: Bac
     let url = smtp.url();
     let Some(app) = spawn_app_with(backend, move |config| {
         config.mail = MailUrl::parse(&url).unwrap();
-        config.dkim = Some(optouts::config::DkimSettings {
-            selector: "mail2026".into(),
-            domain: "acme.example".into(),
-            private_key_pem: secrecy::SecretString::from(pem),
-        });
+        config.dkim = Some(
+            optouts::config::DkimSettings::checked(
+                "mail2026",
+                "acme.example",
+                secrecy::SecretString::from(pem),
+            )
+            .unwrap(),
+        );
     })
     .await
     else {

@@ -35,7 +35,8 @@ pub struct DeliveryWorker {
     pool: DbPool,
     config: Arc<Config>,
     mailer: Mailer,
-    dkim: Option<lettre::message::dkim::DkimConfig>,
+    /// Parsed once, with the configuration (`DkimSettings::checked`).
+    dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     /// Unique per worker: claims are made and checked under this name.
     name: String,
 }
@@ -57,11 +58,7 @@ impl WorkerHandle {
 impl DeliveryWorker {
     pub fn new(pool: DbPool, config: Arc<Config>) -> anyhow::Result<Self> {
         let mailer = Mailer::from_url(&config.mail)?;
-        let dkim = config
-            .dkim
-            .as_ref()
-            .map(super::dkim::signing_config)
-            .transpose()?;
+        let dkim = config.dkim.as_ref().map(|d| Arc::clone(&d.signing));
         let name = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Ok(Self {
             pool,
