@@ -633,8 +633,8 @@ fn explain_hot_queries(conn: &mut DbConnection, data: &BenchData, backend: &str)
         conn,
         "link_context::load (every recipient page, P1; every one-click POST, P2)",
         &|c| {
-            db::link_context::load(c, email, &profiles).unwrap();
-            db::link_context::load(c, email, &profiles).unwrap();
+            profiles.link_context(c, email).unwrap();
+            profiles.link_context(c, email).unwrap();
         },
     );
     last_query(

@@ -1,7 +1,7 @@
 //! Everything a recipient's link page needs about the email the link names: the email and the
 //! levels at which mail from its sender to its recipient is blocked now (one query), with its
 //! sender's names and the Preference Center settings in force for its client (the sender's
-//! profile, remembered for a few seconds: `sender_profile_cache`).
+//! profile, remembered for a few seconds: `service::sender_profile_cache`).
 //!
 //! These pages are opened by every mail scanner and by every recipient of a campaign that asks
 //! them to, and on PostgreSQL each query is a round trip: one per page while the sender's
@@ -20,7 +20,6 @@ use crate::domain::preferences::{PreferenceSettings, is_hex_colour};
 use crate::domain::wording::SenderNames;
 use crate::domain::{Level, MessageId, OptOutId, Sender, Source};
 use crate::on_each_backend;
-use crate::service::sender_profile_cache::SenderProfileCache;
 
 /// An opt-out as the link's query reads it (in this order).
 #[derive(Queryable)]
@@ -87,19 +86,6 @@ impl LinkContext {
     }
 }
 
-/// For a page that shows the email: the sender's names and settings as `profiles` remembers
-/// them (read on a miss, on the same connection). `None` when the email no longer exists or has
-/// no sender.
-pub fn load(
-    conn: &mut DbConnection,
-    id: MessageId,
-    profiles: &SenderProfileCache,
-) -> QueryResult<Option<LinkContext>> {
-    load_with(conn, id, |conn, sender| {
-        profiles.get_or_load(sender, || sender_profile::load(conn, sender))
-    })
-}
-
 /// For a request that records a decision: the sender's settings as they are now, since they
 /// decide what is recorded (the one-click level, the levels offered, the reason, the
 /// confirmation email).
@@ -110,7 +96,9 @@ pub fn load_fresh(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<
 }
 
 /// The email and its blocking opt-outs in one query, the sender's profile from `profile`.
-fn load_with(
+/// The link's context, with the sender's profile from `profile` (a cache in front of
+/// `sender_profile::load`, or that function itself).
+pub fn load_with(
     conn: &mut DbConnection,
     id: MessageId,
     profile: impl FnOnce(&mut DbConnection, Sender) -> QueryResult<Option<Arc<SenderProfile>>>,

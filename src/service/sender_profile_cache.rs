@@ -18,7 +18,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::db::sender_profile::SenderProfile;
+use diesel::QueryResult;
+
+use crate::db::DbConnection;
+use crate::db::link_context::{self, LinkContext};
+use crate::db::sender_profile::{self, SenderProfile};
+use crate::domain::MessageId;
 use crate::domain::Sender;
 
 #[derive(Debug, Default)]
@@ -63,6 +68,19 @@ impl SenderProfileCache {
     }
 
     /// Forgets every profile: after a settings change, so this process's pages show it at once.
+    /// For a page that shows the email: its context with the sender's names and settings as
+    /// remembered here (read on a miss, on the same connection). `None` when the email no longer
+    /// exists or has no sender.
+    pub fn link_context(
+        &self,
+        conn: &mut DbConnection,
+        id: MessageId,
+    ) -> QueryResult<Option<LinkContext>> {
+        link_context::load_with(conn, id, |conn, sender| {
+            self.get_or_load(sender, || sender_profile::load(conn, sender))
+        })
+    }
+
     pub fn forget_all(&self) {
         let mut state = self.state();
         state.entries.clear();

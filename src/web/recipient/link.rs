@@ -84,7 +84,7 @@ pub async fn load(
 ) -> Result<Result<LinkContext, HttpResponse>, AppError> {
     let profiles = Arc::clone(&state.services.sender_profiles);
     let found = state
-        .db(move |conn| link_context::load(conn, id, &profiles))
+        .db(move |conn| profiles.link_context(conn, id))
         .await?;
     Ok(found.ok_or_else(email_gone))
 }
