@@ -11,8 +11,8 @@ use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::service::Services;
 use crate::web::errors::render_framework_error;
-use crate::web::middleware::{request_log, security_headers};
-use crate::web::{self as handlers, AppState, session};
+use crate::web::middleware::{request_log, security_headers, session_refresh};
+use crate::web::{self as handlers, AppState};
 
 /// How the server runs; tests use one worker and a short shutdown.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +78,7 @@ impl Application {
                 .configure(handlers::routes)
                 .default_service(web::to(handlers::not_found))
                 // Order: the last `wrap` sees the request first.
-                .wrap(from_fn(session::refresh_session_cookie))
+                .wrap(from_fn(session_refresh::refresh_session_cookie))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
                 .wrap(security_headers::headers(https))
                 .wrap(from_fn(request_log::log_requests))

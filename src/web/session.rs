@@ -6,8 +6,7 @@
 //! version in the database ends every session of that user at once.
 
 use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -123,9 +122,9 @@ impl SignedIn {
     }
 }
 
-/// The re-issued cookie, waiting for [`refresh_session_cookie`] to add it to the response.
+/// The re-issued cookie, waiting for `middleware::session_refresh` to add it to the response.
 #[derive(Clone)]
-struct RefreshedCookie(Cookie<'static>);
+pub(in crate::web) struct RefreshedCookie(pub(in crate::web) Cookie<'static>);
 
 impl FromRequest for SignedIn {
     type Error = AppError;
@@ -178,23 +177,4 @@ impl FromRequest for SignedIn {
             Ok(signed_in)
         })
     }
-}
-
-/// Middleware: adds the re-issued session cookie (sliding idle timeout) to responses of
-/// authenticated requests, unless the handler set the cookie itself (sign-out clears it).
-pub async fn refresh_session_cookie(
-    req: ServiceRequest,
-    next: Next<impl actix_web::body::MessageBody>,
-) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
-    let refreshed = res.request().extensions().get::<RefreshedCookie>().cloned();
-    if let Some(RefreshedCookie(cookie)) = refreshed {
-        let already_set = res.response().cookies().any(|c| c.name() == SESSION_COOKIE);
-        if !already_set {
-            res.response_mut()
-                .add_cookie(&cookie)
-                .map_err(actix_web::error::ErrorInternalServerError)?;
-        }
-    }
-    Ok(res)
 }
