@@ -1,8 +1,8 @@
-//! Sign-in throttling (src/service/sign_in.rs): guesses are limited per (account, address) and per
-//! address, so nobody without the password can lock the owner out; failures on an account from
-//! everywhere only slow it down; check and count are atomic under concurrency; successful
-//! sign-ins are limited per address too. Other addresses are real: the test's client binds
-//! 127.0.0.2, 127.0.0.3, … and the server sees each as a different network.
+//! Sign-in throttling (src/service/sign_in/throttle.rs): guesses are limited per (account,
+//! address) and per address, so nobody without the password can lock the owner out; failures
+//! on an account from everywhere only slow it down; check and count are atomic under
+//! concurrency; successful sign-ins are limited per address too. Other addresses are real: the
+//! test's client binds 127.0.0.2, 127.0.0.3, … and the server sees each as a different network.
 
 use futures_util::future::join_all;
 use optouts::seed::demo::DEMO_PASSWORD;
