@@ -7,7 +7,9 @@ use diesel::prelude::*;
 use super::links::LinkedMessage;
 use crate::db::schema::messages;
 use crate::db::{DbConnection, now};
-use crate::domain::{ClientId, GroupId, Level, MessageId, MessageKind, OptOutId, Sender, UserId};
+use crate::domain::{
+    ClientId, ContactId, GroupId, Level, MessageId, MessageKind, OptOutId, Sender, UserId,
+};
 use crate::on_each_backend;
 
 /// The stored names of the kinds, for code that compares `messages.kind` as text (tests, SQL
@@ -98,27 +100,21 @@ impl ConfirmationPayload {
 pub fn queue_opt_in_request(
     conn: &mut DbConnection,
     sender: &Sender,
-    contact: crate::domain::ContactId,
+    contact: ContactId,
     to_email: &str,
     payload: &str,
 ) -> QueryResult<MessageId> {
-    let at = now();
-    diesel::insert_into(messages::table)
-        .values((
-            messages::kind.eq(MessageKind::OptInRequest),
-            messages::group_id.eq(sender.group_id),
-            messages::client_id.eq(Some(sender.client_id)),
-            messages::sender_user_id.eq(Some(sender.user_id)),
-            messages::contact_id.eq(Some(contact)),
-            messages::to_email.eq(to_email),
-            messages::payload.eq(Some(payload)),
-            messages::status.eq("queued"),
-            messages::next_attempt_at.eq(at),
-            messages::created_at.eq(at),
-            messages::updated_at.eq(at),
-        ))
-        .returning(messages::id)
-        .get_result::<MessageId>(conn)
+    queue(
+        conn,
+        QueuedRow::new(
+            MessageKind::OptInRequest,
+            sender.group_id,
+            to_email,
+            payload,
+        )
+        .sent_by(sender)
+        .about_contact(contact),
+    )
 }
 
 /// Queues support's notice to the staff member who asked it to lift opt-outs: to them, in
@@ -131,19 +127,63 @@ pub fn queue_support_lift_notice(
     to_email: &str,
     payload: &str,
 ) -> QueryResult<MessageId> {
-    let at = now();
+    let mut row = QueuedRow::new(MessageKind::SupportLiftNotice, group, to_email, payload);
+    row.client_id = client;
+    queue(conn, row)
+}
+
+/// A message queued now with a JSON payload; its kind's builder reads the payload when it is
+/// sent. The confirmation has a row type of its own ([`ConfirmationRow`]): it is written on
+/// the backend's own connection, once per opt-out of a burst.
+#[derive(Insertable)]
+#[diesel(table_name = messages)]
+struct QueuedRow<'a> {
+    kind: MessageKind,
+    group_id: GroupId,
+    client_id: Option<ClientId>,
+    sender_user_id: Option<UserId>,
+    contact_id: Option<ContactId>,
+    to_email: &'a str,
+    payload: Option<&'a str>,
+    status: &'static str,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> QueuedRow<'a> {
+    fn new(kind: MessageKind, group: GroupId, to_email: &'a str, payload: &'a str) -> Self {
+        let at = now();
+        Self {
+            kind,
+            group_id: group,
+            client_id: None,
+            sender_user_id: None,
+            contact_id: None,
+            to_email,
+            payload: Some(payload),
+            status: "queued",
+            next_attempt_at: at,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn sent_by(mut self, sender: &Sender) -> Self {
+        self.client_id = Some(sender.client_id);
+        self.sender_user_id = Some(sender.user_id);
+        self
+    }
+
+    fn about_contact(mut self, contact: ContactId) -> Self {
+        self.contact_id = Some(contact);
+        self
+    }
+}
+
+fn queue(conn: &mut DbConnection, row: QueuedRow<'_>) -> QueryResult<MessageId> {
     diesel::insert_into(messages::table)
-        .values((
-            messages::kind.eq(MessageKind::SupportLiftNotice),
-            messages::group_id.eq(group),
-            messages::client_id.eq(client),
-            messages::to_email.eq(to_email),
-            messages::payload.eq(Some(payload)),
-            messages::status.eq("queued"),
-            messages::next_attempt_at.eq(at),
-            messages::created_at.eq(at),
-            messages::updated_at.eq(at),
-        ))
+        .values(row)
         .returning(messages::id)
         .get_result::<MessageId>(conn)
 }

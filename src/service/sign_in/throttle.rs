@@ -100,19 +100,16 @@ pub fn reserve(
         .unwrap_or_else(|_| email_input.trim().to_lowercase());
     let keys = ThrottleKeys::new(&account, client_address);
     let since = at - policy.window;
+    // A refused address is answered from a plain read first: a flood from it must not take
+    // SQLite's one write lock per request, which the recipients' one-click opt-outs wait on.
+    if let Some(refused) = refusal(conn, &keys, policy, at)? {
+        return Ok(refused);
+    }
     write_transaction(conn, |conn| {
         login_failures::lock_keys(conn, &keys.all())?;
-        for (key, limit) in [
-            (&keys.pair, policy.max_failures_per_account_and_address),
-            (&keys.address, policy.max_failures_per_address),
-            (&keys.checks, policy.max_checks_per_address),
-        ] {
-            if login_failures::count_since(conn, key, since)? >= limit {
-                let oldest = login_failures::oldest_since(conn, key, since)?.unwrap_or(at);
-                return Ok(Reservation::Throttled {
-                    retry_after_secs: seconds_until(oldest + policy.window, at),
-                });
-            }
+        // Again under the lock: what decides is the count no concurrent attempt can change.
+        if let Some(refused) = refusal(conn, &keys, policy, at)? {
+            return Ok(refused);
         }
         let account_failures = login_failures::count_since(conn, &keys.account, since)?;
         let slow_down = (account_failures >= policy.account_failures_before_slowing)
@@ -138,6 +135,29 @@ pub fn reserve(
             provisional_failures,
         }))
     })
+}
+
+/// `Throttled` when one of the refusing limits is reached for these keys at `at`.
+fn refusal(
+    conn: &mut DbConnection,
+    keys: &ThrottleKeys,
+    policy: &ThrottlePolicy,
+    at: NaiveDateTime,
+) -> anyhow::Result<Option<Reservation>> {
+    let since = at - policy.window;
+    for (key, limit) in [
+        (&keys.pair, policy.max_failures_per_account_and_address),
+        (&keys.address, policy.max_failures_per_address),
+        (&keys.checks, policy.max_checks_per_address),
+    ] {
+        if login_failures::count_since(conn, key, since)? >= limit {
+            let oldest = login_failures::oldest_since(conn, key, since)?.unwrap_or(at);
+            return Ok(Some(Reservation::Throttled {
+                retry_after_secs: seconds_until(oldest + policy.window, at),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Step 3: the password was right (take back the failures counted up front, and forget this
